@@ -1,0 +1,58 @@
+"""Object-level access: every view and endpoint gets its project through these functions.
+
+A user who is not a member gets 404 (the project's existence is not revealed); a member whose
+role lacks the capability gets 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from apps.core.roles import Capability, role_allows
+from apps.projects.models import Membership, Project
+
+
+def visible_projects(user: Any) -> QuerySet[Project]:
+    if not getattr(user, "is_authenticated", False):
+        return Project.objects.none()
+    return Project.objects.filter(memberships__user=user)
+
+
+def role_of(user: Any, project: Project) -> str | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
+    )
+
+
+def require(user: Any, project: Project, capability: str = Capability.VIEW) -> str:
+    """The user's role on the project; Http404 for a non-member, PermissionDenied if the role
+    lacks the capability."""
+    role = role_of(user, project)
+    if role is None:
+        raise Http404("No such project.")
+    if not role_allows(role, capability):
+        label = Capability(capability).label if capability in Capability.values else capability
+        raise PermissionDenied(f"Your role on this project does not allow this: {label}.")
+    return role
+
+
+def get_project(user: Any, project_id: Any, capability: str = Capability.VIEW) -> Project:
+    try:
+        project = Project.objects.select_related("source_store", "target_store").get(
+            pk=int(project_id)
+        )
+    except (Project.DoesNotExist, TypeError, ValueError):
+        raise Http404("No such project.") from None
+    require(user, project, capability)
+    return project
+
+
+def can(user: Any, project: Project, capability: str) -> bool:
+    role = role_of(user, project)
+    return role is not None and role_allows(role, capability)

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from apps.core.roles import Role
+
+ENTITY_CHOICES = [("products", "Products")]
+
+
+def default_entities() -> list[str]:
+    return ["products"]
+
+
+class Project(models.Model):
+    """One migration: a source store to a target store."""
+
+    name = models.CharField(max_length=120)
+    source_store = models.ForeignKey(
+        "stores.Store", on_delete=models.PROTECT, related_name="source_projects"
+    )
+    target_store = models.ForeignKey(
+        "stores.Store", on_delete=models.PROTECT, related_name="target_projects"
+    )
+    entities = models.JSONField(default=default_entities)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """Access is per project: an agency runs many clients' migrations on one server."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} of {self.project}"

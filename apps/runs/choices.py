@@ -1,0 +1,60 @@
+from django.db import models
+
+
+class RunKind(models.TextChoices):
+    FULL = "full", "Full migration"
+    DELTA = "delta", "Delta sync"
+    RETRY_FAILED = "retry_failed", "Retry failed records"
+    DRY_RUN = "dry_run", "Dry run"
+    VERIFY = "verify", "Verify"
+    ROLLBACK = "rollback", "Rollback"
+
+
+# Kinds the engine can execute today; others are refused with a clear message.
+SUPPORTED_KINDS = (RunKind.FULL, RunKind.RETRY_FAILED)
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PLANNING = "planning", "Planning"
+    RUNNING = "running", "Running"
+    VERIFYING = "verifying", "Verifying"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIALLY_FAILED = "partially_failed", "Partially failed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+TERMINAL_STATUSES = frozenset(
+    {RunStatus.SUCCEEDED, RunStatus.PARTIALLY_FAILED, RunStatus.FAILED, RunStatus.CANCELLED}
+)
+
+
+class BatchStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Action(models.TextChoices):
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+    UNCHANGED = "unchanged", "Unchanged"
+    MERGED = "merged", "Merged"
+    CONFLICT = "conflict", "Conflict"
+    DELETED = "deleted", "Deleted"
+    SKIPPED = "skipped", "Skipped"
+    FAILED = "failed", "Failed"
+
+
+class MapStatus(models.TextChoices):
+    # Marked before a create is sent: a retry must look the record up on the target first.
+    PENDING = "pending", "Create pending"
+    SYNCED = "synced", "Synced"
+
+
+class JournalOp(models.TextChoices):
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+    DELETED = "deleted", "Deleted"

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from apps.runs.choices import (
+    TERMINAL_STATUSES,
+    Action,
+    BatchStatus,
+    JournalOp,
+    MapStatus,
+    RunKind,
+    RunStatus,
+)
+
+
+class Run(models.Model):
+    """One execution of a project. The dashboard and the API read this row (and its batches),
+    never Celery's result backend."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=20, choices=RunKind.choices)
+    status = models.CharField(
+        max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
+        help_text="For retry_failed: the run whose failed records this one retries.",
+    )
+    # Per entity, filled at planning: {"products": {"total": 500, "batches": 5}}.
+    plan = models.JSONField(default=dict, blank=True)
+    since = models.DateTimeField(null=True, blank=True)
+    until = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One live run per project: the database refuses a second one even under a race.
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=~Q(status__in=[s.value for s in TERMINAL_STATUSES]),
+                name="run_one_live_per_project",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Run #{self.pk} {self.kind} {self.status}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status not in TERMINAL_STATUSES
+
+
+class EntityBatch(models.Model):
+    """One page of one entity inside a run: the unit a Celery task processes."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="batches")
+    entity = models.CharField(max_length=40)
+    seq = models.PositiveIntegerField()
+    # For full runs: the source page; for retry_failed: the source ids to read.
+    cursor = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=10, choices=BatchStatus.choices, default=BatchStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    lease_owner = models.CharField(max_length=120, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    read = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "entity", "seq"], name="batch_unique_seq")
+        ]
+        indexes = [models.Index(fields=["run", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.entity} batch {self.seq} of run {self.run_id}"
+
+
+class RecordMap(models.Model):
+    """The durable link source record → target record, and what we last wrote there."""
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="record_maps"
+    )
+    entity = models.CharField(max_length=40)
+    source_id = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=64, blank=True)
+    natural_key = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=MapStatus.choices)
+    source_hash = models.CharField(max_length=64, blank=True)
+    canonical = models.JSONField(default=dict, blank=True)
+    target_hash = models.CharField(max_length=64, blank=True)
+    last_run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "entity", "source_id"], name="recordmap_unique_source"
+            )
+        ]
+        indexes = [models.Index(fields=["project", "entity", "natural_key"])]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.source_id} → {self.target_id or '?'}"
+
+
+class RecordOutcome(models.Model):
+    """What happened to one source record in one run: exactly one row per record and run."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="outcomes")
+    batch = models.ForeignKey(
+        EntityBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="outcomes"
+    )
+    entity = models.CharField(max_length=40)
+    source_id = models.CharField(max_length=64)
+    natural_key = models.CharField(max_length=255, blank=True)
+    action = models.CharField(max_length=12, choices=Action.choices)
+    target_id = models.CharField(max_length=64, blank=True)
+    reason = models.TextField(blank=True)
+    payload_digest = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "entity", "source_id"], name="outcome_unique_record"
+            )
+        ]
+        indexes = [models.Index(fields=["run", "action", "entity"])]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.source_id}: {self.action}"
+
+
+class JournalEntry(models.Model):
+    """What a run did to the target, so a rollback can replay it backwards."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="journal")
+    entity = models.CharField(max_length=40)
+    source_id = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=64)
+    op = models.CharField(max_length=10, choices=JournalOp.choices)
+    pre_image = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["run", "entity"])]
+
+    def __str__(self) -> str:
+        return f"{self.op} {self.entity} {self.target_id} in run {self.run_id}"

@@ -1,0 +1,108 @@
+"""The one interface every platform connector implements.
+
+Plain Python (no Django): a connector is built from a base URL, credentials and an optional
+httpx transport (tests mount the sandbox's WSGI app in-process; production uses the network).
+
+Entities are named by the canonical vocabulary ("products", later "categories", "customers" …).
+A connector reads raw platform records, turns them into canonical dicts and back, and writes
+payloads in the platform's own batch sizes. Canonical records are described in
+apps/stores/connectors/canonical.py.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConnectorError(Exception):
+    """A request the platform refused or that failed for good (after retries)."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False):
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+class TransientError(ConnectorError):
+    """A timeout, a dropped connection or a 5xx that outlasted the client's own retries."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message, status=status, retryable=True)
+
+
+class RecordInvalid(ValueError):
+    """A raw record that cannot be turned into a canonical one (the message says why)."""
+
+
+@dataclass
+class Page:
+    records: list[dict[str, Any]]
+    total: int | None = None
+    next_cursor: dict[str, Any] | None = None
+
+
+@dataclass
+class WriteResult:
+    """The outcome of writing one record. `ref` is the caller's correlation key (source id)."""
+
+    ref: str
+    ok: bool
+    target_id: str | None = None
+    record: dict[str, Any] | None = None
+    error: str = ""
+    status: int | None = None
+    retryable: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class WriteItem:
+    ref: str
+    payload: dict[str, Any]
+    target_id: str | None = None  # set for updates
+
+
+class Connector(ABC):
+    platform: str = ""
+    #: Largest number of records one write call may carry, per entity.
+    max_write_batch: dict[str, int] = {}
+
+    @abstractmethod
+    def count(self, entity: str) -> int: ...
+
+    @abstractmethod
+    def read_page(self, entity: str, cursor: dict[str, Any] | None, page_size: int) -> Page:
+        """Read one page. `cursor` None means the first page; the Page says the next one."""
+
+    @abstractmethod
+    def read_by_ids(self, entity: str, ids: list[str]) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def find_by_natural_key(self, entity: str, key: str) -> dict[str, Any] | None:
+        """The target record whose natural key (SKU for products) is `key`, or None."""
+
+    @abstractmethod
+    def create(self, entity: str, items: list[WriteItem]) -> list[WriteResult]: ...
+
+    @abstractmethod
+    def update(self, entity: str, items: list[WriteItem]) -> list[WriteResult]: ...
+
+    @abstractmethod
+    def delete(self, entity: str, ids: list[str]) -> list[WriteResult]: ...
+
+    @abstractmethod
+    def to_canonical(self, entity: str, raw: dict[str, Any]) -> dict[str, Any]:
+        """Raw platform record → canonical dict; raises RecordInvalid with a clear reason."""
+
+    @abstractmethod
+    def from_canonical(self, entity: str, canonical: dict[str, Any]) -> dict[str, Any]:
+        """Canonical dict → this platform's write payload."""
+
+    @staticmethod
+    def record_id(raw: dict[str, Any]) -> str:
+        return str(raw["id"])
+
+    def close(self) -> None:  # pragma: no cover - overridden where a client is held
+        return None
