@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.runs.choices import TERMINAL_STATUSES, RunStatus
 
 S = RunStatus
+TERMINAL = TERMINAL_STATUSES
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.QUEUED: frozenset({S.PLANNING, S.CANCELLED, S.FAILED}),

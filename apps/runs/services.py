@@ -1,0 +1,137 @@
+"""Starting, cancelling and reading runs. The engine itself is in apps/runs/engine.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, Sum
+
+from apps.core import audit
+from apps.core.errors import Conflict
+from apps.projects.models import Project
+from apps.runs import states
+from apps.runs.choices import SUPPORTED_KINDS, Action, BatchStatus, RunKind, RunStatus
+from apps.runs.models import EntityBatch, RecordOutcome, Run
+
+
+@dataclass(frozen=True)
+class EntityProgress:
+    entity: str
+    total: int
+    processed: int
+    created: int
+    updated: int
+    unchanged: int
+    skipped: int
+    failed: int
+    batches_total: int
+    batches_done: int
+
+    @property
+    def percent(self) -> int:
+        if self.total <= 0:
+            return 100 if self.batches_total and self.batches_done == self.batches_total else 0
+        return min(100, round(100 * self.processed / self.total))
+
+    @property
+    def ok(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+def start_run(
+    project: Project,
+    *,
+    kind: str,
+    user: Any = None,
+    request: Any = None,
+    parent: Run | None = None,
+) -> Run:
+    """Queue a run and enqueue its planning once the transaction commits.
+
+    Refused with Conflict while the project has a live run (the database's partial unique
+    index decides, so two simultaneous starts make one run)."""
+    if kind not in RunKind.values:
+        raise ValidationError({"kind": f"Unknown run kind {kind!r}."})
+    if kind not in SUPPORTED_KINDS:
+        raise ValidationError({"kind": f"Run kind {kind!r} is not available yet."})
+    if kind == RunKind.RETRY_FAILED:
+        parent = parent or project.runs.exclude(kind=RunKind.RETRY_FAILED).filter(
+            status=RunStatus.PARTIALLY_FAILED
+        ).first()
+        if parent is None or parent.project_id != project.pk:
+            raise ValidationError({"kind": "There is no partially failed run to retry."})
+    try:
+        with transaction.atomic():
+            run = Run.objects.create(project=project, kind=kind, parent=parent, created_by=user)
+            audit.record(
+                action="run.started", obj=run, user=user, request=request, project_id=project.pk,
+                payload={"kind": kind, "parent": parent.pk if parent else None},
+            )
+    except IntegrityError:
+        live = project.runs.exclude(status__in=[s.value for s in states.TERMINAL]).first()
+        label = f"run #{live.pk} ({live.get_status_display()})" if live else "a run"
+        raise Conflict(f"The project already has {label} in progress; wait for it or cancel it.")
+    from apps.runs import tasks
+
+    transaction.on_commit(lambda: tasks.plan_run.delay(run.pk))
+    return run
+
+
+@transaction.atomic
+def cancel_run(run: Run, *, user: Any = None, request: Any = None) -> Run:
+    run = Run.objects.select_for_update().get(pk=run.pk)
+    if not run.is_live:
+        raise Conflict(f"Run #{run.pk} has already ended ({run.get_status_display()}).")
+    states.transition(run, RunStatus.CANCELLED, error="Cancelled by a user.")
+    run.batches.filter(status__in=[BatchStatus.PENDING, BatchStatus.RUNNING]).update(
+        status=BatchStatus.FAILED, error="Run cancelled."
+    )
+    audit.record(
+        action="run.cancelled", obj=run, user=user, request=request, project_id=run.project_id
+    )
+    return run
+
+
+def entity_progress(run: Run) -> list[EntityProgress]:
+    """Per-entity progress from batch counters: one grouped query, no per-record scan."""
+    rows = (
+        EntityBatch.objects.filter(run=run)
+        .values("entity")
+        .annotate(
+            processed=Sum("read"),
+            created=Sum("created"),
+            updated=Sum("updated"),
+            unchanged=Sum("unchanged"),
+            skipped=Sum("skipped"),
+            failed=Sum("failed"),
+            batches_total=Count("id"),
+            batches_done=Count("id", filter=Q(status__in=[BatchStatus.DONE, BatchStatus.FAILED])),
+        )
+    )
+    by_entity = {row["entity"]: row for row in rows}
+    result = []
+    for entity in run.plan.get("order", list(by_entity)):
+        row = by_entity.get(entity, {})
+        result.append(
+            EntityProgress(
+                entity=entity,
+                total=int(run.plan.get("entities", {}).get(entity, {}).get("total", 0)),
+                processed=row.get("processed") or 0,
+                created=row.get("created") or 0,
+                updated=row.get("updated") or 0,
+                unchanged=row.get("unchanged") or 0,
+                skipped=row.get("skipped") or 0,
+                failed=row.get("failed") or 0,
+                batches_total=row.get("batches_total") or 0,
+                batches_done=row.get("batches_done") or 0,
+            )
+        )
+    return result
+
+
+def failures(run: Run):
+    """The run's failed records, newest first (a queryset: callers paginate)."""
+    return RecordOutcome.objects.filter(run=run, action=Action.FAILED).order_by("-id")
