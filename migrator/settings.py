@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "apps.sandbox",
     "apps.projects",
     "apps.runs",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
@@ -132,7 +133,8 @@ if REDIS_URL:
         "visibility_timeout": BATCH_LEASE_SECONDS * 4,
     }
 else:
-    BROKER_DIR = VAR_DIR / "broker"
+    # Tests get their own queue folder, so a test never feeds the `make run` worker.
+    BROKER_DIR = VAR_DIR / ("test-broker" if MIGRATOR_ENV == "test" else "broker")
     (BROKER_DIR / "queue").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -160,6 +162,9 @@ SOURCE_PAGE_SIZE = env_int("MIGRATOR_SOURCE_PAGE_SIZE", 100, minimum=1)
 LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "projects:list"
 LOGOUT_REDIRECT_URL = "core:login"
+if MIGRATOR_ENV == "test":
+    # Hashing strength is not under test; speed is.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

@@ -20,7 +20,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # noqa: N805
+    def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
 
@@ -34,7 +34,7 @@ class StoreFactory(factory.django.DjangoModelFactory):
     base_url = "https://shop.example.com"
 
     @factory.post_generation
-    def credentials(obj, create, extracted, **kwargs):  # noqa: N805
+    def credentials(obj, create, extracted, **kwargs):
         if extracted is None:
             extracted = (
                 {"consumer_key": "ck_factory_key_123", "consumer_secret": "cs_factory_secret_456"}

@@ -10,8 +10,16 @@ from django.http import HttpRequest
 from apps.core.models import AuditEvent
 
 # Keys whose values are never written to an audit payload, whatever the caller passes.
-_SECRET_KEYS = {"credentials", "password", "token", "consumer_key", "consumer_secret",
-                "access_token", "client_secret", "secret"}
+_SECRET_KEYS = {
+    "credentials",
+    "password",
+    "token",
+    "consumer_key",
+    "consumer_secret",
+    "access_token",
+    "client_secret",
+    "secret",
+}
 
 
 def _scrub(payload: dict[str, Any]) -> dict[str, Any]:

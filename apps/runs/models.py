@@ -25,7 +25,11 @@ class Run(models.Model):
         max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True
     )
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
         help_text="For retry_failed: the run whose failed records this one retries.",
     )
     # Per entity, filled at planning: {"products": {"total": 500, "batches": 5}}.

@@ -58,22 +58,31 @@ def start_run(
     if kind not in SUPPORTED_KINDS:
         raise ValidationError({"kind": f"Run kind {kind!r} is not available yet."})
     if kind == RunKind.RETRY_FAILED:
-        parent = parent or project.runs.exclude(kind=RunKind.RETRY_FAILED).filter(
-            status=RunStatus.PARTIALLY_FAILED
-        ).first()
+        parent = (
+            parent
+            or project.runs.exclude(kind=RunKind.RETRY_FAILED)
+            .filter(status=RunStatus.PARTIALLY_FAILED)
+            .first()
+        )
         if parent is None or parent.project_id != project.pk:
             raise ValidationError({"kind": "There is no partially failed run to retry."})
     try:
         with transaction.atomic():
             run = Run.objects.create(project=project, kind=kind, parent=parent, created_by=user)
             audit.record(
-                action="run.started", obj=run, user=user, request=request, project_id=project.pk,
+                action="run.started",
+                obj=run,
+                user=user,
+                request=request,
+                project_id=project.pk,
                 payload={"kind": kind, "parent": parent.pk if parent else None},
             )
     except IntegrityError:
         live = project.runs.exclude(status__in=[s.value for s in states.TERMINAL]).first()
         label = f"run #{live.pk} ({live.get_status_display()})" if live else "a run"
-        raise Conflict(f"The project already has {label} in progress; wait for it or cancel it.")
+        raise Conflict(
+            f"The project already has {label} in progress; wait for it or cancel it."
+        ) from None
     from apps.runs import tasks
 
     transaction.on_commit(lambda: tasks.plan_run.delay(run.pk))

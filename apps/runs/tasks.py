@@ -1,4 +1,8 @@
-"""Celery tasks: thin wrappers that pass ids and call one engine function each."""
+"""Celery tasks: thin wrappers that pass ids and call one engine function each.
+
+The decorators hold the retry policy: a batch given back after a passing fault is retried with
+exponential backoff and jitter; the engine caps attempts per batch itself.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,20 @@ from celery import shared_task
 
 from apps.runs import engine
 
+RETRY = {
+    "autoretry_for": (engine.BatchDeferred,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+    "max_retries": engine.MAX_BATCH_ATTEMPTS + 2,
+}
 
-@shared_task(name="runs.plan_run")
+
+@shared_task(name="runs.plan_run", **RETRY)
 def plan_run(run_id: int) -> None:
     engine.plan_run(run_id)
 
 
-@shared_task(name="runs.process_batch")
+@shared_task(name="runs.process_batch", **RETRY)
 def process_batch(batch_id: int) -> None:
     engine.process_batch(batch_id)

@@ -63,7 +63,7 @@ class SandboxObject(models.Model):
     name = models.CharField(max_length=500, blank=True, default="")
     # Set only where the platform requires unique names (BigCommerce products): the database
     # constraint then refuses a duplicate even when two requests race.
-    unique_name = models.CharField(max_length=500, null=True, blank=True)
+    unique_name = models.CharField(max_length=500, null=True, blank=True)  # noqa: DJ001 NULL is 'no constraint'
     data = models.JSONField(default=dict)
     date_created = models.DateTimeField()
     date_modified = models.DateTimeField(db_index=True)

@@ -6,148 +6,329 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('projects', '0001_initial'),
+        ("projects", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EntityBatch',
+            name="EntityBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(max_length=40)),
-                ('seq', models.PositiveIntegerField()),
-                ('cursor', models.JSONField(default=dict)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], db_index=True, default='pending', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('lease_owner', models.CharField(blank=True, max_length=120)),
-                ('lease_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('read', models.PositiveIntegerField(default=0)),
-                ('created', models.PositiveIntegerField(default=0)),
-                ('updated', models.PositiveIntegerField(default=0)),
-                ('unchanged', models.PositiveIntegerField(default=0)),
-                ('skipped', models.PositiveIntegerField(default=0)),
-                ('failed', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("entity", models.CharField(max_length=40)),
+                ("seq", models.PositiveIntegerField()),
+                ("cursor", models.JSONField(default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("lease_owner", models.CharField(blank=True, max_length=120)),
+                ("lease_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("read", models.PositiveIntegerField(default=0)),
+                ("created", models.PositiveIntegerField(default=0)),
+                ("updated", models.PositiveIntegerField(default=0)),
+                ("unchanged", models.PositiveIntegerField(default=0)),
+                ("skipped", models.PositiveIntegerField(default=0)),
+                ("failed", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['run', 'seq'],
+                "ordering": ["run", "seq"],
             },
         ),
         migrations.CreateModel(
-            name='Run',
+            name="Run",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('full', 'Full migration'), ('delta', 'Delta sync'), ('retry_failed', 'Retry failed records'), ('dry_run', 'Dry run'), ('verify', 'Verify'), ('rollback', 'Rollback')], max_length=20)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('planning', 'Planning'), ('running', 'Running'), ('verifying', 'Verifying'), ('succeeded', 'Succeeded'), ('partially_failed', 'Partially failed'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], db_index=True, default='queued', max_length=20)),
-                ('plan', models.JSONField(blank=True, default=dict)),
-                ('since', models.DateTimeField(blank=True, null=True)),
-                ('until', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('parent', models.ForeignKey(blank=True, help_text='For retry_failed: the run whose failed records this one retries.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='children', to='runs.run')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='projects.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("full", "Full migration"),
+                            ("delta", "Delta sync"),
+                            ("retry_failed", "Retry failed records"),
+                            ("dry_run", "Dry run"),
+                            ("verify", "Verify"),
+                            ("rollback", "Rollback"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("planning", "Planning"),
+                            ("running", "Running"),
+                            ("verifying", "Verifying"),
+                            ("succeeded", "Succeeded"),
+                            ("partially_failed", "Partially failed"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("plan", models.JSONField(blank=True, default=dict)),
+                ("since", models.DateTimeField(blank=True, null=True)),
+                ("until", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="For retry_failed: the run whose failed records this one retries.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="children",
+                        to="runs.run",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="runs",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='RecordOutcome',
+            name="RecordOutcome",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(max_length=40)),
-                ('source_id', models.CharField(max_length=64)),
-                ('natural_key', models.CharField(blank=True, max_length=255)),
-                ('action', models.CharField(choices=[('created', 'Created'), ('updated', 'Updated'), ('unchanged', 'Unchanged'), ('merged', 'Merged'), ('conflict', 'Conflict'), ('deleted', 'Deleted'), ('skipped', 'Skipped'), ('failed', 'Failed')], max_length=12)),
-                ('target_id', models.CharField(blank=True, max_length=64)),
-                ('reason', models.TextField(blank=True)),
-                ('payload_digest', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(auto_now=True)),
-                ('batch', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='outcomes', to='runs.entitybatch')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='outcomes', to='runs.run')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("entity", models.CharField(max_length=40)),
+                ("source_id", models.CharField(max_length=64)),
+                ("natural_key", models.CharField(blank=True, max_length=255)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("updated", "Updated"),
+                            ("unchanged", "Unchanged"),
+                            ("merged", "Merged"),
+                            ("conflict", "Conflict"),
+                            ("deleted", "Deleted"),
+                            ("skipped", "Skipped"),
+                            ("failed", "Failed"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("target_id", models.CharField(blank=True, max_length=64)),
+                ("reason", models.TextField(blank=True)),
+                ("payload_digest", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now=True)),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="outcomes",
+                        to="runs.entitybatch",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="outcomes",
+                        to="runs.run",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='RecordMap',
+            name="RecordMap",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(max_length=40)),
-                ('source_id', models.CharField(max_length=64)),
-                ('target_id', models.CharField(blank=True, max_length=64)),
-                ('natural_key', models.CharField(blank=True, max_length=255)),
-                ('status', models.CharField(choices=[('pending', 'Create pending'), ('synced', 'Synced')], max_length=10)),
-                ('source_hash', models.CharField(blank=True, max_length=64)),
-                ('canonical', models.JSONField(blank=True, default=dict)),
-                ('target_hash', models.CharField(blank=True, max_length=64)),
-                ('synced_at', models.DateTimeField(blank=True, null=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='record_maps', to='projects.project')),
-                ('last_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='runs.run')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("entity", models.CharField(max_length=40)),
+                ("source_id", models.CharField(max_length=64)),
+                ("target_id", models.CharField(blank=True, max_length=64)),
+                ("natural_key", models.CharField(blank=True, max_length=255)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Create pending"), ("synced", "Synced")], max_length=10
+                    ),
+                ),
+                ("source_hash", models.CharField(blank=True, max_length=64)),
+                ("canonical", models.JSONField(blank=True, default=dict)),
+                ("target_hash", models.CharField(blank=True, max_length=64)),
+                ("synced_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="record_maps",
+                        to="projects.project",
+                    ),
+                ),
+                (
+                    "last_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="runs.run",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='JournalEntry',
+            name="JournalEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(max_length=40)),
-                ('source_id', models.CharField(max_length=64)),
-                ('target_id', models.CharField(max_length=64)),
-                ('op', models.CharField(choices=[('created', 'Created'), ('updated', 'Updated'), ('deleted', 'Deleted')], max_length=10)),
-                ('pre_image', models.JSONField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='journal', to='runs.run')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("entity", models.CharField(max_length=40)),
+                ("source_id", models.CharField(max_length=64)),
+                ("target_id", models.CharField(max_length=64)),
+                (
+                    "op",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("updated", "Updated"),
+                            ("deleted", "Deleted"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("pre_image", models.JSONField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="journal",
+                        to="runs.run",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddField(
-            model_name='entitybatch',
-            name='run',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='batches', to='runs.run'),
+            model_name="entitybatch",
+            name="run",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="batches", to="runs.run"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='run',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['partially_failed', 'failed', 'cancelled', 'succeeded']), _negated=True), fields=('project',), name='run_one_live_per_project'),
+            model_name="run",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("status__in", ["partially_failed", "failed", "cancelled", "succeeded"]),
+                    _negated=True,
+                ),
+                fields=("project",),
+                name="run_one_live_per_project",
+            ),
         ),
         migrations.AddIndex(
-            model_name='recordoutcome',
-            index=models.Index(fields=['run', 'action', 'entity'], name='runs_record_run_id_3d3f43_idx'),
+            model_name="recordoutcome",
+            index=models.Index(
+                fields=["run", "action", "entity"], name="runs_record_run_id_3d3f43_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='recordoutcome',
-            constraint=models.UniqueConstraint(fields=('run', 'entity', 'source_id'), name='outcome_unique_record'),
+            model_name="recordoutcome",
+            constraint=models.UniqueConstraint(
+                fields=("run", "entity", "source_id"), name="outcome_unique_record"
+            ),
         ),
         migrations.AddIndex(
-            model_name='recordmap',
-            index=models.Index(fields=['project', 'entity', 'natural_key'], name='runs_record_project_ec2831_idx'),
+            model_name="recordmap",
+            index=models.Index(
+                fields=["project", "entity", "natural_key"], name="runs_record_project_ec2831_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='recordmap',
-            constraint=models.UniqueConstraint(fields=('project', 'entity', 'source_id'), name='recordmap_unique_source'),
+            model_name="recordmap",
+            constraint=models.UniqueConstraint(
+                fields=("project", "entity", "source_id"), name="recordmap_unique_source"
+            ),
         ),
         migrations.AddIndex(
-            model_name='journalentry',
-            index=models.Index(fields=['run', 'entity'], name='runs_journa_run_id_c15910_idx'),
+            model_name="journalentry",
+            index=models.Index(fields=["run", "entity"], name="runs_journa_run_id_c15910_idx"),
         ),
         migrations.AddIndex(
-            model_name='entitybatch',
-            index=models.Index(fields=['run', 'status'], name='runs_entity_run_id_21f580_idx'),
+            model_name="entitybatch",
+            index=models.Index(fields=["run", "status"], name="runs_entity_run_id_21f580_idx"),
         ),
         migrations.AddConstraint(
-            model_name='entitybatch',
-            constraint=models.UniqueConstraint(fields=('run', 'entity', 'seq'), name='batch_unique_seq'),
+            model_name="entitybatch",
+            constraint=models.UniqueConstraint(
+                fields=("run", "entity", "seq"), name="batch_unique_seq"
+            ),
         ),
     ]

@@ -1,0 +1,393 @@
+"""The record pipeline of one batch: normalise → validate → diff against RecordMap → write.
+
+Exactly-once effects on an at-least-once queue:
+- before a create is sent, its RecordMap row is committed as `pending`;
+- a record found `pending` (an earlier attempt may have created it) is first looked up on the
+  target by its natural key and adopted if there;
+- a create the target refuses as a duplicate (409, or WooCommerce's duplicated SKU) is looked up
+  and adopted the same way — this also covers a create that committed before the connection
+  dropped and was then re-sent by the HTTP client.
+The outcomes, journal, RecordMap rows and batch counters are then written in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.runs.choices import Action, BatchStatus, JournalOp, MapStatus
+from apps.runs.models import EntityBatch, JournalEntry, RecordMap, RecordOutcome
+from apps.stores.connectors.base import Connector, RecordInvalid, WriteItem, WriteResult
+from apps.stores.connectors.canonical import NATURAL_KEY, content_hash, validate
+
+DUPLICATE_STATUSES = {400, 409}
+
+
+class LeaseLost(Exception):
+    """Another worker took over this batch (our lease expired); our results are discarded."""
+
+
+@dataclass
+class Item:
+    source_id: str
+    natural_key: str = ""
+    canonical: dict[str, Any] | None = None
+    digest: str = ""
+    action: str = ""
+    reason: str = ""
+    target_id: str = ""
+    target_hash: str = ""
+    journal: tuple[str, dict[str, Any] | None] | None = None
+    keep_pending: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def finish(self, action: str, reason: str = "") -> None:
+        self.action, self.reason = action, reason
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def normalise(entity: str, source: Connector, raws: list[dict[str, Any]]) -> list[Item]:
+    """One Item per source record; a record that cannot be read or validated fails alone."""
+    items: dict[str, Item] = {}
+    key_field = NATURAL_KEY.get(entity, "")
+    for position, raw in enumerate(raws, start=1):
+        try:
+            source_id = source.record_id(raw)
+        except (KeyError, TypeError, ValueError):
+            source_id = f"?{position}"
+            items[source_id] = Item(source_id, action=Action.FAILED, reason="record has no id")
+            continue
+        item = Item(source_id)
+        items[source_id] = item  # a record listed twice on a page is processed once
+        try:
+            canonical = source.to_canonical(entity, raw)
+        except RecordInvalid as exc:
+            item.finish(Action.FAILED, f"unreadable record: {_describe(exc)}")
+            continue
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            item.finish(Action.FAILED, f"unreadable record: {type(exc).__name__}: {exc}")
+            continue
+        item.canonical = canonical
+        item.natural_key = str(canonical.get(key_field) or "")[:255]
+        item.digest = content_hash(canonical)
+        problems = validate(entity, canonical)
+        if problems:
+            item.finish(Action.FAILED, "; ".join(problems))
+    return list(items.values())
+
+
+class BatchProcessor:
+    def __init__(self, batch: EntityBatch, source: Connector, target: Connector) -> None:
+        self.batch = batch
+        self.run = batch.run
+        self.project_id = batch.run.project_id
+        self.entity = batch.entity
+        self.source = source
+        self.target = target
+
+    # --- reading -------------------------------------------------------------------------
+    def read(self) -> tuple[list[dict[str, Any]], list[Item]]:
+        """The raw records of this batch, plus Items for requested ids the source lacks."""
+        cursor = self.batch.cursor
+        if "ids" in cursor:
+            ids = [str(i) for i in cursor["ids"]]
+            raws = self.source.read_by_ids(self.entity, ids) if ids else []
+            found = {self.source.record_id(raw) for raw in raws}
+            gone = [
+                Item(i, action=Action.SKIPPED, reason="no longer in the source store")
+                for i in ids
+                if i not in found
+            ]
+            return raws, gone
+        page = self.source.read_page(self.entity, cursor, int(cursor.get("per_page", 100)))
+        return page.records, []
+
+    # --- the pipeline --------------------------------------------------------------------
+    def process(self) -> list[Item]:
+        raws, gone = self.read()
+        items = normalise(self.entity, self.source, raws)
+        todo = [item for item in items if not item.action]
+        maps = {
+            m.source_id: m
+            for m in RecordMap.objects.filter(
+                project_id=self.project_id,
+                entity=self.entity,
+                source_id__in=[item.source_id for item in todo],
+            )
+        }
+        creates: list[Item] = []
+        pending: list[Item] = []
+        updates: list[Item] = []
+        for item in todo:
+            record_map = maps.get(item.source_id)
+            if record_map is None:
+                creates.append(item)
+            elif record_map.status == MapStatus.PENDING or not record_map.target_id:
+                pending.append(item)
+            elif record_map.source_hash == item.digest:
+                item.target_id = record_map.target_id
+                item.target_hash = record_map.target_hash
+                item.finish(Action.UNCHANGED)
+            else:
+                item.target_id = record_map.target_id
+                updates.append(item)
+
+        # Earlier attempts may have created these: look before creating again.
+        for item in pending:
+            found = self.target.find_by_natural_key(self.entity, item.natural_key)
+            if found is None:
+                creates.append(item)
+            else:
+                self._adopt(item, found, created_by_us=True)
+
+        recreate = self._update(updates)
+        self._create(creates + recreate)
+        return items + gone
+
+    def _mark_pending(self, items: list[Item]) -> None:
+        """Commit the pending marks before any create is sent (the crash-safety point)."""
+        if not items:
+            return
+        with transaction.atomic():
+            RecordMap.objects.bulk_create(
+                [
+                    RecordMap(
+                        project_id=self.project_id,
+                        entity=self.entity,
+                        source_id=item.source_id,
+                        natural_key=item.natural_key,
+                        status=MapStatus.PENDING,
+                        last_run=self.run,
+                    )
+                    for item in items
+                ],
+                update_conflicts=True,
+                unique_fields=["project", "entity", "source_id"],
+                update_fields=["status", "natural_key", "last_run"],
+            )
+
+    def _chunks(self, items: list[Any]) -> list[list[Any]]:
+        size = max(1, self.target.max_write_batch.get(self.entity, 1))
+        return [items[i : i + size] for i in range(0, len(items), size)]
+
+    def _target_hash(self, record: dict[str, Any] | None) -> str:
+        if not record:
+            return ""
+        try:
+            return content_hash(self.target.to_canonical(self.entity, record))
+        except (RecordInvalid, KeyError, TypeError, ValueError):
+            return ""
+
+    def _create(self, items: list[Item]) -> None:
+        self._mark_pending(items)
+        by_ref = {item.source_id: item for item in items}
+        for chunk in self._chunks(items):
+            write = [
+                WriteItem(
+                    ref=i.source_id, payload=self.target.from_canonical(self.entity, i.canonical)
+                )
+                for i in chunk
+            ]
+            for result in self.target.create(self.entity, write):
+                item = by_ref[result.ref]
+                if result.ok:
+                    item.target_id = str(result.target_id)
+                    item.target_hash = self._target_hash(result.record)
+                    item.journal = (JournalOp.CREATED, None)
+                    item.finish(Action.CREATED)
+                elif result.status in DUPLICATE_STATUSES and item.natural_key:
+                    self._adopt_duplicate(item, result)
+                else:
+                    item.keep_pending = result.retryable
+                    item.finish(Action.FAILED, f"target refused the record: {result.error}")
+
+    def _adopt_duplicate(self, item: Item, result: WriteResult) -> None:
+        found = self.target.find_by_natural_key(self.entity, item.natural_key)
+        if found is None:
+            item.finish(Action.FAILED, f"target refused the record: {result.error}")
+            return
+        # Equal content means our own earlier create landed (the connection dropped after the
+        # commit); different content means the record was already on the target.
+        ours = self._target_hash(found) == item.digest
+        self._adopt(item, found, created_by_us=ours)
+
+    def _adopt(self, item: Item, found: dict[str, Any], *, created_by_us: bool) -> None:
+        item.target_id = self.target.record_id(found)
+        if self._target_hash(found) != item.digest:
+            results = self.target.update(
+                self.entity,
+                [
+                    WriteItem(
+                        ref=item.source_id,
+                        target_id=item.target_id,
+                        payload=self.target.from_canonical(self.entity, item.canonical),
+                    )
+                ],
+            )
+            result = results[0]
+            if not result.ok:
+                item.keep_pending = True
+                item.finish(Action.FAILED, f"target refused the update: {result.error}")
+                return
+            found = result.record or found
+        item.target_hash = self._target_hash(found)
+        if created_by_us:
+            item.journal = (JournalOp.CREATED, None)
+            item.finish(Action.CREATED)
+        else:
+            item.journal = (JournalOp.UPDATED, found)
+            item.finish(Action.UPDATED, "adopted the record already on the target (same key)")
+
+    def _update(self, items: list[Item]) -> list[Item]:
+        """Update changed records, journalling each pre-image. Returns the items whose target
+        record has gone (to be created again)."""
+        if not items:
+            return []
+        pre_images: dict[str, dict[str, Any]] = {}
+        for chunk in self._chunks(items):
+            for raw in self.target.read_by_ids(self.entity, [i.target_id for i in chunk]):
+                pre_images[self.target.record_id(raw)] = raw
+        gone = [item for item in items if item.target_id not in pre_images]
+        present = [item for item in items if item.target_id in pre_images]
+        by_ref = {item.source_id: item for item in present}
+        for chunk in self._chunks(present):
+            write = [
+                WriteItem(
+                    ref=i.source_id,
+                    target_id=i.target_id,
+                    payload=self.target.from_canonical(self.entity, i.canonical),
+                )
+                for i in chunk
+            ]
+            for result in self.target.update(self.entity, write):
+                item = by_ref[result.ref]
+                if result.ok:
+                    item.target_hash = self._target_hash(result.record)
+                    item.journal = (JournalOp.UPDATED, pre_images[item.target_id])
+                    item.finish(Action.UPDATED)
+                else:
+                    item.finish(Action.FAILED, f"target refused the update: {result.error}")
+        for item in gone:
+            item.target_id = ""
+        return gone
+
+    # --- committing ----------------------------------------------------------------------
+    def commit(self, items: list[Item]) -> dict[str, int]:
+        """Write outcomes, journal, RecordMap and the batch's counters in one transaction,
+        only if this worker still holds the lease."""
+        now = timezone.now()
+        counts = {key: 0 for key in ("created", "updated", "unchanged", "skipped", "failed")}
+        for item in items:
+            if item.action in counts:
+                counts[item.action] += 1
+        with transaction.atomic():
+            holder = (
+                EntityBatch.objects.select_for_update()
+                .filter(pk=self.batch.pk)
+                .values_list("lease_owner", "status")
+                .first()
+            )
+            if holder != (self.batch.lease_owner, BatchStatus.RUNNING):
+                raise LeaseLost(f"batch {self.batch.pk} is now held by {holder}")
+            synced = [
+                i for i in items if i.action in (Action.CREATED, Action.UPDATED, Action.UNCHANGED)
+            ]
+            RecordMap.objects.bulk_create(
+                [
+                    RecordMap(
+                        project_id=self.project_id,
+                        entity=self.entity,
+                        source_id=i.source_id,
+                        target_id=i.target_id,
+                        natural_key=i.natural_key,
+                        status=MapStatus.SYNCED,
+                        source_hash=i.digest,
+                        canonical=i.canonical or {},
+                        target_hash=i.target_hash,
+                        last_run=self.run,
+                        synced_at=now,
+                    )
+                    for i in synced
+                    if i.action != Action.UNCHANGED
+                ],
+                update_conflicts=True,
+                unique_fields=["project", "entity", "source_id"],
+                update_fields=[
+                    "target_id",
+                    "natural_key",
+                    "status",
+                    "source_hash",
+                    "canonical",
+                    "target_hash",
+                    "last_run",
+                    "synced_at",
+                ],
+            )
+            # A create the target refused for good left nothing behind: drop its pending mark.
+            refused = [
+                i.source_id for i in items if i.action == Action.FAILED and not i.keep_pending
+            ]
+            if refused:
+                RecordMap.objects.filter(
+                    project_id=self.project_id,
+                    entity=self.entity,
+                    source_id__in=refused,
+                    status=MapStatus.PENDING,
+                ).delete()
+            JournalEntry.objects.bulk_create(
+                [
+                    JournalEntry(
+                        run=self.run,
+                        entity=self.entity,
+                        source_id=i.source_id,
+                        target_id=i.target_id,
+                        op=i.journal[0],
+                        pre_image=i.journal[1],
+                    )
+                    for i in items
+                    if i.journal is not None
+                ]
+            )
+            RecordOutcome.objects.bulk_create(
+                [
+                    RecordOutcome(
+                        run=self.run,
+                        batch=self.batch,
+                        entity=self.entity,
+                        source_id=i.source_id,
+                        natural_key=i.natural_key,
+                        action=i.action,
+                        target_id=i.target_id,
+                        reason=i.reason[:4000],
+                        payload_digest=i.digest,
+                    )
+                    for i in items
+                ],
+                update_conflicts=True,
+                unique_fields=["run", "entity", "source_id"],
+                update_fields=[
+                    "batch",
+                    "natural_key",
+                    "action",
+                    "target_id",
+                    "reason",
+                    "payload_digest",
+                    "created_at",
+                ],
+            )
+            EntityBatch.objects.filter(pk=self.batch.pk).update(
+                status=BatchStatus.DONE,
+                read=len(items),
+                lease_owner="",
+                lease_expires_at=None,
+                finished_at=now,
+                error="",
+                **counts,
+            )
+        return counts
