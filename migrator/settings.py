@@ -188,6 +188,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Runs and batches both have a `status`; name each enum after its model's choices.
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "apps.runs.choices.RunStatus",
+        "BatchStatusEnum": "apps.runs.choices.BatchStatus",
+    },
 }
 
 # --- Security ------------------------------------------------------------------------------
@@ -203,6 +208,7 @@ if PRODUCTION:
 # --- Static, i18n --------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

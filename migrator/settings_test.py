@@ -4,4 +4,4 @@ import os
 
 os.environ.setdefault("MIGRATOR_ENV", "test")
 
-from migrator.settings import *  # noqa: E402, F403
+from migrator.settings import *  # noqa: F403

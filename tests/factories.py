@@ -28,6 +28,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 class StoreFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Store
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Store {n}")
     platform = Platform.WOOCOMMERCE

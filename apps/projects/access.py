@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from apps.core.roles import Capability, role_allows
+from apps.core.roles import Capability, Role, role_allows
 from apps.projects.models import Membership, Project
+from apps.stores.models import Store
 
 
 def visible_projects(user: Any) -> QuerySet[Project]:
@@ -56,3 +57,32 @@ def get_project(user: Any, project_id: Any, capability: str = Capability.VIEW) -
 def can(user: Any, project: Project, capability: str) -> bool:
     role = role_of(user, project)
     return role is not None and role_allows(role, capability)
+
+
+# Stores are shared between projects, so access to one follows the projects that use it
+# (and the user who created it).
+_MANAGING_ROLES = [role for role in Role.values if role_allows(role, Capability.MANAGE)]
+
+
+def visible_stores(user: Any) -> QuerySet[Store]:
+    """Stores the user created, or that a project they are a member of reads or writes."""
+    if not getattr(user, "is_authenticated", False):
+        return Store.objects.none()
+    projects = visible_projects(user)
+    return Store.objects.filter(
+        Q(created_by=user)
+        | Q(pk__in=projects.values("source_store"))
+        | Q(pk__in=projects.values("target_store"))
+    )
+
+
+def can_manage_store(user: Any, store: Store) -> bool:
+    """The creator, or a member allowed to manage a project that uses the store."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if store.created_by_id == user.pk:
+        return True
+    using = Project.objects.filter(Q(source_store=store) | Q(target_store=store))
+    return Membership.objects.filter(
+        user=user, role__in=_MANAGING_ROLES, project__in=using
+    ).exists()

@@ -41,7 +41,11 @@ def create_project(
     )
     Membership.objects.create(project=project, user=user, role=Role.ADMIN)
     audit.record(
-        action="project.created", obj=project, user=user, request=request, project_id=project.pk,
+        action="project.created",
+        obj=project,
+        user=user,
+        request=request,
+        project_id=project.pk,
         payload={"name": name, "source_store": source_store.pk, "target_store": target_store.pk},
     )
     return project
@@ -57,7 +61,11 @@ def set_member(
         project=project, user=member, defaults={"role": role}
     )
     audit.record(
-        action="project.member_set", obj=membership, user=user, request=request,
-        project_id=project.pk, payload={"member": member.get_username(), "role": role},
+        action="project.member_set",
+        obj=membership,
+        user=user,
+        request=request,
+        project_id=project.pk,
+        payload={"member": member.get_username(), "role": role},
     )
     return membership

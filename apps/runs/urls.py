@@ -1,2 +1,10 @@
+from django.urls import path
+
+from apps.runs import views
+
 app_name = "runs"
-urlpatterns: list = []
+urlpatterns = [
+    path("<int:pk>/", views.run_detail, name="detail"),
+    path("<int:pk>/progress/", views.run_progress, name="progress"),
+    path("<int:pk>/cancel/", views.run_cancel, name="cancel"),
+]

@@ -73,7 +73,11 @@ def create_store(
 
 @transaction.atomic
 def update_store(
-    store: Store, *, user: Any, request: Any = None, credentials: dict[str, Any] | None = None,
+    store: Store,
+    *,
+    user: Any,
+    request: Any = None,
+    credentials: dict[str, Any] | None = None,
     **fields: Any,
 ) -> Store:
     """Change a store's settings; credentials are replaced only when given (write-only)."""
@@ -86,7 +90,10 @@ def update_store(
     store.full_clean()
     store.save()
     audit.record(
-        action="store.updated", obj=store, user=user, request=request,
+        action="store.updated",
+        obj=store,
+        user=user,
+        request=request,
         payload={"changed": changed},
     )
     return store

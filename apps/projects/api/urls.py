@@ -1,1 +1,13 @@
-urlpatterns: list = []
+from django.urls import path
+
+from apps.projects.api import views
+
+urlpatterns = [
+    path("projects/", views.ProjectListCreateView.as_view(), name="project-list"),
+    path("projects/<int:pk>/", views.ProjectDetailView.as_view(), name="project-detail"),
+    path(
+        "projects/<int:project_id>/members/",
+        views.ProjectMembersView.as_view(),
+        name="project-members",
+    ),
+]

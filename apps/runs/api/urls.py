@@ -1,1 +1,11 @@
-urlpatterns: list = []
+from django.urls import path
+
+from apps.runs.api import views
+
+urlpatterns = [
+    path("projects/<int:project_id>/runs/", views.ProjectRunsView.as_view(), name="project-runs"),
+    path("runs/<int:pk>/", views.RunDetailView.as_view(), name="run-detail"),
+    path("runs/<int:pk>/cancel/", views.RunCancelView.as_view(), name="run-cancel"),
+    path("runs/<int:pk>/failures/", views.RunFailuresView.as_view(), name="run-failures"),
+    path("runs/<int:pk>/batches/", views.RunBatchesView.as_view(), name="run-batches"),
+]
