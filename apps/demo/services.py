@@ -77,11 +77,11 @@ def load_demo(*, products: int = 500, quota_per_30s: int = 450) -> Demo:
             platform=Platform.SANDBOX_BIGCOMMERCE, quota=quota_per_30s,
         )
         sandbox = SandboxStore.objects.get(slug=SOURCE_SLUG)
-        if not sandbox.objects.filter(resource="product").exists():
+        if not sandbox.records.filter(resource="product").exists():
             seed_woocommerce(sandbox, products)
         project = create_project(
             user=user, name=PROJECT_NAME, source_store=source, target_store=target
         )
     Membership.objects.get_or_create(project=project, user=user, defaults={"role": Role.ADMIN})
-    count = SandboxStore.objects.get(slug=SOURCE_SLUG).objects.filter(resource="product").count()
+    count = SandboxStore.objects.get(slug=SOURCE_SLUG).records.filter(resource="product").count()
     return Demo(project=project, username=DEMO_USERNAME, password=password, products=count)

@@ -55,7 +55,7 @@ class SandboxStore(models.Model):
 
 
 class SandboxObject(models.Model):
-    store = models.ForeignKey(SandboxStore, on_delete=models.CASCADE, related_name="objects")
+    store = models.ForeignKey(SandboxStore, on_delete=models.CASCADE, related_name="records")
     resource = models.CharField(max_length=40)  # "product", "variation", "variant" …
     object_id = models.BigIntegerField()
     parent_id = models.BigIntegerField(null=True, blank=True)

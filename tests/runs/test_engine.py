@@ -21,7 +21,7 @@ def full_run(rehearsal, kind=RunKind.FULL):
 
 
 def source_skus(rehearsal) -> set[str]:
-    return set(rehearsal.source.objects.filter(resource="product").values_list("sku", flat=True))
+    return set(rehearsal.source.records.filter(resource="product").values_list("sku", flat=True))
 
 
 def test_full_run_migrates_every_product_once(rehearsal):
@@ -70,7 +70,7 @@ def test_second_full_run_creates_nothing(rehearsal):
 
 def test_changed_source_record_is_updated_with_its_pre_image_journalled(rehearsal):
     full_run(rehearsal)
-    product = rehearsal.source.objects.filter(resource="product").order_by("object_id").first()
+    product = rehearsal.source.records.filter(resource="product").order_by("object_id").first()
     with rehearsal.woo() as woo:
         response = woo.put(f"products/{product.object_id}", json={"name": "Renamed by merchant"})
         assert response.status_code == 200, response.text
@@ -82,7 +82,7 @@ def test_changed_source_record_is_updated_with_its_pre_image_journalled(rehearsa
     entry = JournalEntry.objects.get(run=second, op=JournalOp.UPDATED)
     assert entry.pre_image["name"] != "Renamed by merchant"
     assert (
-        rehearsal.target.objects.get(resource="product", object_id=int(outcome.target_id)).name
+        rehearsal.target.records.get(resource="product", object_id=int(outcome.target_id)).name
         == "Renamed by merchant"
     )
     assert Counter(second.outcomes.values_list("action", flat=True))[Action.UNCHANGED] == 119

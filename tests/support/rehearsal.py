@@ -52,7 +52,7 @@ class Rehearsal:
         )
 
     def target_products(self) -> list[dict]:
-        return list(self.target.objects.filter(resource="product").values("object_id", "sku"))
+        return list(self.target.records.filter(resource="product").values("object_id", "sku"))
 
 
 def make_rehearsal(transport, products: int, base: str = TESTSERVER) -> Rehearsal:
