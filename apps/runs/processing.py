@@ -219,24 +219,19 @@ class BatchProcessor:
 
     def _adopt(self, item: Item, found: dict[str, Any], *, created_by_us: bool) -> None:
         item.target_id = self.target.record_id(found)
+        written = found
         if self._target_hash(found) != item.digest:
-            results = self.target.update(
+            payload = self.target.from_canonical(self.entity, item.canonical)
+            [result] = self.target.update(
                 self.entity,
-                [
-                    WriteItem(
-                        ref=item.source_id,
-                        target_id=item.target_id,
-                        payload=self.target.from_canonical(self.entity, item.canonical),
-                    )
-                ],
+                [WriteItem(ref=item.source_id, target_id=item.target_id, payload=payload)],
             )
-            result = results[0]
             if not result.ok:
                 item.keep_pending = True
                 item.finish(Action.FAILED, f"target refused the update: {result.error}")
                 return
-            found = result.record or found
-        item.target_hash = self._target_hash(found)
+            written = result.record or found
+        item.target_hash = self._target_hash(written)
         if created_by_us:
             item.journal = (JournalOp.CREATED, None)
             item.finish(Action.CREATED)

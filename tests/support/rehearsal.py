@@ -17,7 +17,7 @@ from apps.stores.models import Platform
 from apps.stores.services import create_store
 from tests.factories import UserFactory
 
-TESTSERVER = "http://testserver"
+TESTSERVER = "http://localhost"
 
 
 @dataclass
