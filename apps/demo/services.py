@@ -69,12 +69,20 @@ def load_demo(*, products: int = 500, quota_per_30s: int = 450) -> Demo:
     project = Project.objects.filter(name=PROJECT_NAME).first()
     if project is None:
         source = _sandbox_store(
-            user, slug=SOURCE_SLUG, name="Demo WooCommerce shop", flavor=Flavor.WOOCOMMERCE,
-            platform=Platform.SANDBOX_WOOCOMMERCE, quota=0,
+            user,
+            slug=SOURCE_SLUG,
+            name="Demo WooCommerce shop",
+            flavor=Flavor.WOOCOMMERCE,
+            platform=Platform.SANDBOX_WOOCOMMERCE,
+            quota=0,
         )
         target = _sandbox_store(
-            user, slug=TARGET_SLUG, name="Demo BigCommerce store", flavor=Flavor.BIGCOMMERCE,
-            platform=Platform.SANDBOX_BIGCOMMERCE, quota=quota_per_30s,
+            user,
+            slug=TARGET_SLUG,
+            name="Demo BigCommerce store",
+            flavor=Flavor.BIGCOMMERCE,
+            platform=Platform.SANDBOX_BIGCOMMERCE,
+            quota=quota_per_30s,
         )
         sandbox = SandboxStore.objects.get(slug=SOURCE_SLUG)
         if not sandbox.records.filter(resource="product").exists():

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
-from apps.sandbox.demo_catalog import seed_woocommerce
 
 from apps.core.roles import Role
 from apps.projects.models import Membership
 from apps.projects.services import create_project
+from apps.sandbox.demo_catalog import seed_woocommerce
 from apps.sandbox.models import Flavor, SandboxStore
 from apps.sandbox.services import create_sandbox_store, sandbox_base_url
 from apps.stores.models import Platform

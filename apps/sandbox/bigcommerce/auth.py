@@ -17,9 +17,7 @@ class Unauthorized(ApiError):
 
 
 def authenticate(request: HttpRequest, slug: str, store_hash: str) -> SandboxStore:
-    # _default_manager: `SandboxStore.objects` is shadowed by SandboxObject.store's
-    # related_name="objects".
-    store = SandboxStore._default_manager.filter(slug=slug, flavor=Flavor.BIGCOMMERCE).first()
+    store = SandboxStore.objects.filter(slug=slug, flavor=Flavor.BIGCOMMERCE).first()
     if store is None:
         raise ApiError(404, STORE_NOT_FOUND)
     token = request.headers.get("X-Auth-Token", "")

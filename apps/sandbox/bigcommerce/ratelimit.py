@@ -69,8 +69,7 @@ def consume(store: SandboxStore) -> Budget:
         return _unlimited(store)
     window = _window(store)
     quota = store.quota_requests
-    # _default_manager: `SandboxStore.objects` is shadowed by SandboxObject's related_name.
-    rows = SandboxStore._default_manager.filter(pk=store.pk)
+    rows = SandboxStore.objects.filter(pk=store.pk)
     started = used = 0
     now = now_ms()
     for _ in range(_ATTEMPTS):

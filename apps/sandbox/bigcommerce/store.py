@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.text import slugify
@@ -54,26 +54,17 @@ def _now() -> datetime:
     return timezone.now().replace(microsecond=0)
 
 
-def _allocate_ids(store: SandboxStore, count: int) -> list[int]:
-    """SandboxStore.allocate_ids, through _default_manager: the model method goes through
-    `SandboxStore.objects`, which SandboxObject.store's related_name="objects" shadows."""
-    rows = SandboxStore._default_manager.filter(pk=store.pk)
-    rows.update(next_id=F("next_id") + count)
-    last = rows.values_list("next_id", flat=True).get()
-    return list(range(last - count, last))
-
-
 class _Ids:
     """Ids reserved from the store's counter in one round trip, topped up if the estimate
     falls short (a few unused ids leave gaps, as on the real platform)."""
 
     def __init__(self, store: SandboxStore, estimate: int) -> None:
         self.store = store
-        self.free = _allocate_ids(store, estimate) if estimate > 0 else []
+        self.free = store.allocate_ids(estimate) if estimate > 0 else []
 
     def take(self) -> int:
         if not self.free:
-            self.free = _allocate_ids(self.store, 1)
+            self.free = self.store.allocate_ids(1)
         return self.free.pop(0)
 
 
