@@ -44,3 +44,12 @@ def test_real_worker_migrates_the_catalog_over_http(live_server, tmp_path, setti
         assert again.status == RunStatus.SUCCEEDED, again.error
         assert Counter(again.outcomes.values_list("action", flat=True)) == {Action.UNCHANGED: 250}
         assert len(rehearsal.target_products()) == 250
+
+    # The worker's whole log (INFO, every task) names no credential.
+    worker_log = log.read_text(errors="replace")
+    assert "runs.process_batch" in worker_log
+    for secret in [
+        *rehearsal.source_credentials.values(),
+        rehearsal.target_credentials["access_token"],
+    ]:
+        assert secret not in worker_log
