@@ -1,21 +1,46 @@
 """The canonical record model that sits between platforms.
 
-A connector turns its platform's raw record into one of these dicts and back. Values are plain
-JSON types; money is a decimal string with two places ("12.50"); absent values are None.
+A connector turns its platform's raw record into one of these dicts (`to_canonical`) and back
+(`from_canonical`). Values are plain JSON types; money is a decimal string with two places
+("12.50"); timestamps are ISO 8601 UTC strings ("2026-05-01T10:00:00Z"); absent values are None;
+lists whose order carries no meaning are sorted so equal content hashes equally.
 
-product = {
-    "sku": str,                 # natural key; required, unique across products and variants
-    "name": str,                # required
-    "description": str,
-    "status": "active" | "draft",
-    "price": str,               # required, >= 0
-    "sale_price": str | None,
-    "stock": int | None,        # None: stock not tracked
-    "weight": str | None,       # decimal string, platform units
-    "options": [{"name": str, "values": [str, ...]}, ...],
-    "variants": [{"sku": str, "price": str | None, "sale_price": str | None,
-                  "stock": int | None, "options": {option name: value}}, ...],
-}
+References to other records (marked `ref` below) hold record ids *of the store the record is
+in*: `to_canonical` gives source ids, and the engine replaces them with the mapped target ids
+(RecordMap) before calling the target's `from_canonical`; an unmapped reference becomes None.
+REFERENCES lists them, NATURAL_KEY names each entity's key for finding a record on the target.
+
+category = {"name": str, "slug": str, "path": str,      # path: ancestor names and own name
+            "parent": ref | None, "description": str,  #   joined by " > " (natural key)
+            "sort_order": int, "image_url": str | None}
+brand    = {"name": str (natural key), "slug": str, "image_url": str | None}
+product  = {"sku": str (natural key; unique across products and variants), "name": str,
+            "slug": str, "description": str, "status": "active" | "draft",
+            "price": str, "sale_price": str | None, "stock": int | None (None: not tracked),
+            "weight": str | None,
+            "categories": [ref, ...] (sorted), "brand": ref | None,
+            "images": [{"url": str, "alt": str, "position": int}, ...] (by position),
+            "custom_fields": [{"name": str, "value": str}, ...] (sorted by name, value),
+            "options": [{"name": str, "values": [str, ...]}, ...],
+            "variants": [{"sku": str, "price": str | None, "sale_price": str | None,
+                          "stock": int | None, "options": {option name: value}}, ...]}
+address  = {"type": "billing" | "shipping", "first_name": str, "last_name": str,
+            "company": str, "line1": str, "line2": str, "city": str, "state": str,
+            "postcode": str, "country": str (ISO 3166-1 alpha-2), "phone": str}
+customer = {"email": str (natural key, lower case), "first_name": str, "last_name": str,
+            "company": str, "phone": str, "accepts_marketing": bool,
+            "addresses": [address, ...] (billing first, then shipping)}
+order    = {"reference": str (natural key: the source order number), "status": one of
+            ORDER_STATUSES, "currency": str (ISO 4217), "customer": ref | None (guest),
+            "email": str, "billing": address | None, "shipping": address | None,
+            "lines": [{"product": ref | None, "sku": str, "name": str, "quantity": int,
+                       "price": str, "total": str}, ...],
+            "subtotal": str, "shipping_total": str, "tax_total": str, "discount_total": str,
+            "total": str, "created_at": str, "note": str}
+post     = {"slug": str (natural key; the post's URL is /blog/<slug>/ or the platform's
+            permalink), "title": str, "body": str (HTML), "summary": str, "author": str,
+            "status": "published" | "draft", "published_at": str | None,
+            "tags": [str, ...] (sorted), "image_url": str | None}
 """
 
 from __future__ import annotations
@@ -25,7 +50,34 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-NATURAL_KEY: dict[str, str] = {"products": "sku"}
+ENTITIES = ("categories", "brands", "products", "customers", "orders", "posts")
+
+NATURAL_KEY: dict[str, str] = {
+    "categories": "path",
+    "brands": "name",
+    "products": "sku",
+    "customers": "email",
+    "orders": "reference",
+    "posts": "slug",
+}
+
+# Reference fields per entity: "field" holds one ref, "field[]" a list of refs, and
+# "list[].field" one ref in each element of a list.
+REFERENCES: dict[str, dict[str, str]] = {
+    "categories": {"parent": "categories"},
+    "products": {"categories[]": "categories", "brand": "brands"},
+    "orders": {"customer": "customers", "lines[].product": "products"},
+}
+
+ORDER_STATUSES = (
+    "pending",
+    "processing",
+    "on_hold",
+    "completed",
+    "cancelled",
+    "refunded",
+    "failed",
+)
 
 MAX_PRICE = Decimal("1000000")
 
