@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a sandbox's faults act like the network in front of the platform (apps/sandbox/).
+    "apps.sandbox.faults.SandboxFaultMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -125,7 +127,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Celery --------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
-BATCH_LEASE_SECONDS = env_int("MIGRATOR_BATCH_LEASE_SECONDS", 300, minimum=10)
+# A worker holds a batch this long and extends it after every write (heartbeat); a dead
+# worker's batch is taken over once it expires.
+BATCH_LEASE_SECONDS = env_int("MIGRATOR_BATCH_LEASE_SECONDS", 60, minimum=2)
+# The reaper's period, and how long a live run may make no progress before its waiting
+# batches are sent again (a broker may have lost them).
+REAPER_INTERVAL_SECONDS = env_float("MIGRATOR_REAPER_INTERVAL", 30.0, minimum=1.0)
+RUN_STALL_SECONDS = env_int("MIGRATOR_RUN_STALL_SECONDS", 300, minimum=5)
 if REDIS_URL:
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -151,6 +159,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    "runs-reap": {"task": "runs.reap", "schedule": REAPER_INTERVAL_SECONDS},
+}
 
 # --- Engine --------------------------------------------------------------------------------
 # Public base URL of this server: sandbox stores are served under {PUBLIC_URL}/sandbox/.
@@ -158,6 +169,19 @@ PUBLIC_URL = env_str("MIGRATOR_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 HTTP_TIMEOUT_SECONDS = env_float("MIGRATOR_HTTP_TIMEOUT", 30.0, minimum=0.1)
 HTTP_MAX_ATTEMPTS = env_int("MIGRATOR_HTTP_MAX_ATTEMPTS", 5, minimum=1)
 SOURCE_PAGE_SIZE = env_int("MIGRATOR_SOURCE_PAGE_SIZE", 100, minimum=1)
+# The target stores' request budgets (apps/stores/ratelimit.py): "auto" shares one budget per
+# store through Redis when there is one, else each worker process keeps its own (a 429 is then
+# the server's word, waited out); "redis" insists on Redis; "local" never uses it.
+RATE_LIMIT_BACKEND = env_str("MIGRATOR_RATE_LIMIT_BACKEND", "auto")
+if RATE_LIMIT_BACKEND not in {"auto", "redis", "local"}:
+    raise ImproperlyConfigured(
+        f"MIGRATOR_RATE_LIMIT_BACKEND={RATE_LIMIT_BACKEND!r} must be auto, redis or local."
+    )
+RATE_LIMIT_REDIS_URL = env_str("MIGRATOR_RATE_LIMIT_REDIS_URL", REDIS_URL)
+if RATE_LIMIT_BACKEND == "redis" and not RATE_LIMIT_REDIS_URL:
+    raise ImproperlyConfigured(
+        "MIGRATOR_RATE_LIMIT_BACKEND=redis needs REDIS_URL or MIGRATOR_RATE_LIMIT_REDIS_URL."
+    )
 
 # --- Auth, API -----------------------------------------------------------------------------
 LOGIN_URL = "core:login"

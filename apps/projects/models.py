@@ -5,11 +5,18 @@ from django.db import models
 
 from apps.core.roles import Role
 
-ENTITY_CHOICES = [("products", "Products")]
+ENTITY_CHOICES = [
+    ("categories", "Categories"),
+    ("brands", "Brands"),
+    ("products", "Products"),
+    ("customers", "Customers"),
+    ("orders", "Orders"),
+    ("posts", "Blog posts"),
+]
 
 
 def default_entities() -> list[str]:
-    return ["products"]
+    return [key for key, _ in ENTITY_CHOICES]
 
 
 class Project(models.Model):
@@ -23,6 +30,14 @@ class Project(models.Model):
         "stores.Store", on_delete=models.PROTECT, related_name="target_projects"
     )
     entities = models.JSONField(default=default_entities)
+    # Per entity and field: {"products": {"name": {"from": "title", "transforms": ["trim"]}}}.
+    # Merged over the platform pair's defaults (apps/runs/mapping.py).
+    field_mappings = models.JSONField(default=dict, blank=True)
+    # Switches for the cleansing rules (apps/runs/cleansing.py); absent keys take the default.
+    cleansing = models.JSONField(default=dict, blank=True)
+    # Entity Points: weight overrides per entity, and the budget runs may spend (None: no cap).
+    entity_weights = models.JSONField(default=dict, blank=True)
+    points_budget = models.PositiveIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -57,3 +57,24 @@ def fail(batch: EntityBatch, error: str) -> None:
         error=error[:2000],
         finished_at=timezone.now(),
     )
+
+
+def heartbeat(batch: EntityBatch) -> bool:
+    """Extend our lease; False when it is no longer ours (another worker took the batch)."""
+    return bool(
+        EntityBatch.objects.filter(
+            pk=batch.pk, lease_owner=batch.lease_owner, status=BatchStatus.RUNNING
+        ).update(lease_expires_at=timezone.now() + timedelta(seconds=settings.BATCH_LEASE_SECONDS))
+    )
+
+
+def lease_wait_seconds(batch_id: int) -> float | None:
+    """How long until a leased batch may be claimed again; None when it is not leased."""
+    expires = (
+        EntityBatch.objects.filter(pk=batch_id, status=BatchStatus.RUNNING)
+        .values_list("lease_expires_at", flat=True)
+        .first()
+    )
+    if expires is None:
+        return None
+    return max(1.0, (expires - timezone.now()).total_seconds() + 1)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Q, Sum
+from django.utils import timezone
 
 from apps.runs import batches, states
 from apps.runs.choices import BatchStatus, RunStatus
@@ -39,7 +42,10 @@ def _enqueue_batches(batch_ids: list[int]) -> None:
         tasks.process_batch.delay(batch_id)
 
 
-def plan_run(run_id: int, enqueue: Callable[[list[int]], None] = _enqueue_batches) -> None:
+Enqueue = Callable[[list[int]], None]
+
+
+def plan_run(run_id: int, enqueue: Enqueue = _enqueue_batches) -> None:
     run = Run.objects.select_related("project__source_store").filter(pk=run_id).first()
     if run is None or not run.is_live:
         return
@@ -60,23 +66,19 @@ def plan_run(run_id: int, enqueue: Callable[[list[int]], None] = _enqueue_batche
         source.close()
     if run.status == RunStatus.PLANNING:
         states.transition(run, RunStatus.RUNNING)
-    pending = list(
-        run.batches.filter(status=BatchStatus.PENDING).order_by("seq").values_list("id", flat=True)
-    )
-    if not pending:
-        finish_run_if_done(run.pk)
-        return
-    transaction.on_commit(lambda: enqueue(pending))
+    advance_run(run.pk, enqueue)
 
 
-def process_batch(batch_id: int) -> None:
+def process_batch(batch_id: int, enqueue: Enqueue = _enqueue_batches) -> float | None:
+    """Process one batch. Returns seconds to wait when another worker holds its lease (the task
+    then tries again after that; the holder may have died)."""
     batch = batches.claim(batch_id)
     if batch is None:
-        return
+        return batches.lease_wait_seconds(batch_id)
     run = batch.run
     if not run.is_live:
         batches.fail(batch, f"Run {run.get_status_display().lower()}.")
-        return
+        return None
     source = build_connector(run.project.source_store)
     target = build_connector(run.project.target_store)
     try:
@@ -84,7 +86,11 @@ def process_batch(batch_id: int) -> None:
         processor.commit(processor.process())
     except LeaseLost:
         log.warning("Lease on batch %s lost; another worker completes it.", batch_id)
-        return
+        return None
+    except IntegrityError as exc:
+        # Two workers adopted one target record at once; the retry sees the other's mapping.
+        batches.release(batch, f"concurrent mapping: {exc}")
+        raise BatchDeferred(str(exc)) from exc
     except ConnectorError as exc:
         # Retryable faults come back with backoff; after the cap, or for a fault that will not
         # pass (a 401, a 404 page), the batch fails with its reason and the run goes on.
@@ -95,22 +101,49 @@ def process_batch(batch_id: int) -> None:
     finally:
         source.close()
         target.close()
-    finish_run_if_done(run.pk)
+    advance_run(run.pk, enqueue)
+    return None
 
 
-def finish_run_if_done(run_id: int) -> None:
-    """End the run once no batch is pending or running. Each batch calls this after its own
-    commit, so the last one to finish always sees the others done."""
-    run = Run.objects.filter(pk=run_id).first()
-    if run is None or run.status != RunStatus.RUNNING:
-        return
+def advance_run(run_id: int, enqueue: Enqueue = _enqueue_batches) -> None:
+    """Send the batches of the first unfinished stage, or end the run when none is left.
+
+    Every batch calls this after its own commit, serialised on the run row, so the last batch
+    of a stage always starts the next one and the last batch of the run ends it."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.status != RunStatus.RUNNING:
+            return
+        open_entities = set(
+            EntityBatch.objects.filter(
+                run=run, status__in=[BatchStatus.PENDING, BatchStatus.RUNNING]
+            )
+            .values_list("entity", flat=True)
+            .distinct()
+        )
+        for stage in run.plan.get("stages") or [run.plan.get("order", [])]:
+            if not open_entities.intersection(stage):
+                continue
+            unsent = EntityBatch.objects.filter(
+                run=run, entity__in=stage, status=BatchStatus.PENDING, queued_at__isnull=True
+            )
+            ids = list(unsent.order_by("seq").values_list("id", flat=True))
+            if ids:
+                EntityBatch.objects.filter(pk__in=ids).update(queued_at=timezone.now())
+                if enqueue is _enqueue_batches:
+                    # A worker must not pick a batch up before this transaction is visible.
+                    transaction.on_commit(lambda ids=ids: enqueue(ids))
+                else:
+                    enqueue(ids)
+            return
+        _finish(run)
+
+
+def _finish(run: Run) -> None:
     summary = EntityBatch.objects.filter(run=run).aggregate(
-        open=Count("id", filter=Q(status__in=[BatchStatus.PENDING, BatchStatus.RUNNING])),
         failed_batches=Count("id", filter=Q(status=BatchStatus.FAILED)),
         failed_records=Sum("failed"),
     )
-    if summary["open"]:
-        return
     if summary["failed_batches"]:
         error = f"{summary['failed_batches']} batch(es) could not be processed; see the batches."
         states.transition(run, RunStatus.PARTIALLY_FAILED, error=error)
@@ -120,16 +153,50 @@ def finish_run_if_done(run_id: int) -> None:
         states.transition(run, RunStatus.SUCCEEDED)
 
 
-def run_inline(run_id: int) -> Run:
-    """Plan and process a run in this process, batch after batch (tests, CLI rehearsals)."""
-    collected: list[int] = []
-    plan_run(run_id, enqueue=collected.extend)
-    if not collected:  # outside a transaction on_commit runs at once; inside, it waits
-        collected = list(
-            EntityBatch.objects.filter(run_id=run_id, status=BatchStatus.PENDING)
-            .order_by("seq")
-            .values_list("id", flat=True)
+def reap(enqueue: Enqueue = _enqueue_batches) -> dict[str, int]:
+    """Periodic repair for what a dead worker or a lost message left behind:
+    - a running batch whose lease expired goes back to pending and is sent again;
+    - a live run that made no progress for STALL_SECONDS has its waiting batches sent again
+      (a broker may have lost their messages; a duplicate is refused by the lease claim);
+    - a run stuck queued or planning that long is planned again."""
+    now = timezone.now()
+    stalled_before = now - timedelta(seconds=settings.RUN_STALL_SECONDS)
+    resent: list[int] = []
+    expired = EntityBatch.objects.filter(
+        status=BatchStatus.RUNNING, lease_expires_at__lt=now, run__status=RunStatus.RUNNING
+    )
+    for batch_id in list(expired.values_list("id", flat=True)[:1000]):
+        if EntityBatch.objects.filter(
+            pk=batch_id, status=BatchStatus.RUNNING, lease_expires_at__lt=now
+        ).update(status=BatchStatus.PENDING, lease_owner="", lease_expires_at=None, queued_at=now):
+            resent.append(batch_id)
+    replanned = 0
+    for run in Run.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.PLANNING]):
+        if (run.started_at or run.created_at) < stalled_before:
+            from apps.runs import tasks
+
+            tasks.plan_run.delay(run.pk)
+            replanned += 1
+    for run in Run.objects.filter(status=RunStatus.RUNNING):
+        latest = run.batches.aggregate(
+            latest=Max("finished_at"), sent=Max("queued_at"), started=Max("started_at")
         )
-    for batch_id in collected:
-        process_batch(batch_id)
+        activity = max((t for t in latest.values() if t), default=run.started_at)
+        if activity and activity < stalled_before:
+            waiting = run.batches.filter(status=BatchStatus.PENDING, queued_at__isnull=False)
+            ids = list(waiting.values_list("id", flat=True)[:1000])
+            waiting.filter(pk__in=ids).update(queued_at=now)
+            resent.extend(ids)
+        advance_run(run.pk, enqueue)
+    if resent:
+        enqueue(resent)
+    return {"resent": len(resent), "replanned": replanned}
+
+
+def run_inline(run_id: int) -> Run:
+    """Plan and process a run in this process, stage after stage (tests, CLI rehearsals)."""
+    queue: list[int] = []
+    plan_run(run_id, enqueue=queue.extend)
+    while queue:
+        process_batch(queue.pop(0), enqueue=queue.extend)
     return Run.objects.get(pk=run_id)

@@ -32,8 +32,13 @@ class Run(models.Model):
         related_name="children",
         help_text="For retry_failed: the run whose failed records this one retries.",
     )
-    # Per entity, filled at planning: {"products": {"total": 500, "batches": 5}}.
+    # Filled at planning: {"order": [...], "stages": [[...]], "entities": {"products":
+    # {"total": 500, "batches": 5, "points": 2500}}, "points": 2600}.
     plan = models.JSONField(default=dict, blank=True)
+    points_estimate = models.PositiveIntegerField(default=0)
+    budget_override = models.BooleanField(
+        default=False, help_text="An admin started this run past the project's points budget."
+    )
     since = models.DateTimeField(null=True, blank=True)
     until = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
@@ -50,7 +55,7 @@ class Run(models.Model):
             # One live run per project: the database refuses a second one even under a race.
             models.UniqueConstraint(
                 fields=["project"],
-                condition=~Q(status__in=[s.value for s in TERMINAL_STATUSES]),
+                condition=~Q(status__in=sorted(s.value for s in TERMINAL_STATUSES)),
                 name="run_one_live_per_project",
             )
         ]
@@ -75,6 +80,8 @@ class EntityBatch(models.Model):
         max_length=10, choices=BatchStatus.choices, default=BatchStatus.PENDING, db_index=True
     )
     attempts = models.PositiveIntegerField(default=0)
+    # Set when the batch's task is sent; the reaper re-sends tasks a broker lost.
+    queued_at = models.DateTimeField(null=True, blank=True)
     lease_owner = models.CharField(max_length=120, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     read = models.PositiveIntegerField(default=0)
@@ -83,6 +90,7 @@ class EntityBatch(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0, help_text="HTTP requests sent to the target.")
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -121,7 +129,14 @@ class RecordMap(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "entity", "source_id"], name="recordmap_unique_source"
-            )
+            ),
+            # One target record per source record and back: the map stays a bijection even when
+            # two workers adopt the same target record at once.
+            models.UniqueConstraint(
+                fields=["project", "entity", "target_id"],
+                condition=~Q(target_id=""),
+                name="recordmap_unique_target",
+            ),
         ]
         indexes = [models.Index(fields=["project", "entity", "natural_key"])]
 

@@ -18,10 +18,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from apps.runs import batches, cleansing, mapping, validation
 from apps.runs.choices import Action, BatchStatus, JournalOp, MapStatus
 from apps.runs.models import EntityBatch, JournalEntry, RecordMap, RecordOutcome
+from apps.runs.references import Resolver
 from apps.stores.connectors.base import Connector, RecordInvalid, WriteItem, WriteResult
-from apps.stores.connectors.canonical import NATURAL_KEY, content_hash, validate
+from apps.stores.connectors.canonical import NATURAL_KEY, content_hash
 
 DUPLICATE_STATUSES = {400, 409}
 
@@ -42,20 +44,34 @@ class Item:
     target_hash: str = ""
     journal: tuple[str, dict[str, Any] | None] | None = None
     keep_pending: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    # The canonical record with its references translated to target ids, and its digest (what
+    # the target's own canonical form of the record should hash to).
+    resolved: dict[str, Any] | None = None
+    resolved_digest: str = ""
+    notes: list[str] = field(default_factory=list)
 
     def finish(self, action: str, reason: str = "") -> None:
-        self.action, self.reason = action, reason
+        self.action = action
+        self.reason = "; ".join([reason, *self.notes]) if reason else "; ".join(self.notes)
 
 
 def _describe(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
-def normalise(entity: str, source: Connector, raws: list[dict[str, Any]]) -> list[Item]:
-    """One Item per source record; a record that cannot be read or validated fails alone."""
+def normalise(
+    entity: str,
+    source: Connector,
+    raws: list[dict[str, Any]],
+    *,
+    field_mapping: dict[str, Any] | None = None,
+    rules: dict[str, bool] | None = None,
+) -> list[Item]:
+    """One Item per source record: read, mapped, cleansed, validated. A record that cannot be
+    read or fails validation fails alone, with the reason."""
     items: dict[str, Item] = {}
     key_field = NATURAL_KEY.get(entity, "")
+    rules = rules or cleansing.rules(None)
     for position, raw in enumerate(raws, start=1):
         try:
             source_id = source.record_id(raw)
@@ -67,19 +83,25 @@ def normalise(entity: str, source: Connector, raws: list[dict[str, Any]]) -> lis
         items[source_id] = item  # a record listed twice on a page is processed once
         try:
             canonical = source.to_canonical(entity, raw)
+            canonical = mapping.apply(entity, canonical, field_mapping or {})
         except RecordInvalid as exc:
             item.finish(Action.FAILED, f"unreadable record: {_describe(exc)}")
             continue
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             item.finish(Action.FAILED, f"unreadable record: {type(exc).__name__}: {exc}")
             continue
+        canonical, item.notes = cleansing.cleanse(entity, canonical, rules)
         item.canonical = canonical
         item.natural_key = str(canonical.get(key_field) or "")[:255]
         item.digest = content_hash(canonical)
-        problems = validate(entity, canonical)
+        problems = validation.problems(entity, canonical)
         if problems:
             item.finish(Action.FAILED, "; ".join(problems))
     return list(items.values())
+
+
+def _id_order(source_id: str) -> tuple[int, int | str]:
+    return (0, int(source_id)) if source_id.isdigit() else (1, source_id)
 
 
 class BatchProcessor:
@@ -90,6 +112,13 @@ class BatchProcessor:
         self.entity = batch.entity
         self.source = source
         self.target = target
+        project = batch.run.project
+        self.rules = cleansing.rules(project.cleansing)
+        self.field_mapping = mapping.effective_mapping(
+            project.source_store.api_family,
+            project.target_store.api_family,
+            project.field_mappings,
+        )
 
     # --- reading -------------------------------------------------------------------------
     def read(self) -> tuple[list[dict[str, Any]], list[Item]]:
@@ -111,7 +140,11 @@ class BatchProcessor:
     # --- the pipeline --------------------------------------------------------------------
     def process(self) -> list[Item]:
         raws, gone = self.read()
-        items = normalise(self.entity, self.source, raws)
+        items = normalise(
+            self.entity, self.source, raws, field_mapping=self.field_mapping, rules=self.rules
+        )
+        if self.rules["dedupe_by_natural_key"]:
+            self._exclude_duplicates(items)
         todo = [item for item in items if not item.action]
         maps = {
             m.source_id: m
@@ -138,6 +171,11 @@ class BatchProcessor:
                 item.target_id = record_map.target_id
                 updates.append(item)
 
+        writing = [*creates, *pending, *updates]
+        self._resolve(writing)
+        creates, pending, updates = (
+            [i for i in group if not i.action] for group in (creates, pending, updates)
+        )
         # Earlier attempts may have created these: look before creating again.
         for item in pending:
             found = self.target.find_by_natural_key(self.entity, item.natural_key)
@@ -149,6 +187,49 @@ class BatchProcessor:
         recreate = self._update(updates)
         self._create(creates + recreate)
         return items + gone
+
+    def _exclude_duplicates(self, items: list[Item]) -> None:
+        """A second source record with the same natural key is excluded (documented, not
+        failed): the first by id, or the one already mapped, keeps the key."""
+        keyed = [i for i in items if not i.action and i.natural_key]
+        if not keyed:
+            return
+        owners: dict[str, set[str]] = {}
+        for key, source_id in RecordMap.objects.filter(
+            project_id=self.project_id,
+            entity=self.entity,
+            natural_key__in={i.natural_key for i in keyed},
+        ).values_list("natural_key", "source_id"):
+            owners.setdefault(key, set()).add(source_id)
+        key_field = NATURAL_KEY.get(self.entity, "key")
+        for item in sorted(keyed, key=lambda i: _id_order(i.source_id)):
+            others = owners.setdefault(item.natural_key, set()) - {item.source_id}
+            if others:
+                first = min(others, key=_id_order)
+                item.finish(
+                    Action.SKIPPED,
+                    f"excluded: same {key_field} {item.natural_key!r} as source record {first}",
+                )
+            else:
+                owners[item.natural_key].add(item.source_id)
+
+    def _resolve(self, items: list[Item]) -> None:
+        if not items:
+            return
+        resolver = Resolver(self.project_id, self.entity, [i.canonical for i in items])
+        for item in items:
+            try:
+                item.resolved, missing = resolver.resolve(item.canonical)
+            except LookupError as exc:
+                item.finish(Action.FAILED, str(exc))
+                continue
+            if missing:
+                item.notes.append(f"not on the target, left out: {', '.join(missing[:5])}")
+            item.resolved_digest = content_hash(item.resolved)
+
+    def _heartbeat(self) -> None:
+        if not batches.heartbeat(self.batch):
+            raise LeaseLost(f"batch {self.batch.pk}: lease taken over")
 
     def _mark_pending(self, items: list[Item]) -> None:
         """Commit the pending marks before any create is sent (the crash-safety point)."""
@@ -190,11 +271,13 @@ class BatchProcessor:
         for chunk in self._chunks(items):
             write = [
                 WriteItem(
-                    ref=i.source_id, payload=self.target.from_canonical(self.entity, i.canonical)
+                    ref=i.source_id, payload=self.target.from_canonical(self.entity, i.resolved)
                 )
                 for i in chunk
             ]
-            for result in self.target.create(self.entity, write):
+            results = self.target.create(self.entity, write)
+            self._heartbeat()
+            for result in results:
                 item = by_ref[result.ref]
                 if result.ok:
                     item.target_id = str(result.target_id)
@@ -214,14 +297,14 @@ class BatchProcessor:
             return
         # Equal content means our own earlier create landed (the connection dropped after the
         # commit); different content means the record was already on the target.
-        ours = self._target_hash(found) == item.digest
+        ours = self._target_hash(found) == item.resolved_digest
         self._adopt(item, found, created_by_us=ours)
 
     def _adopt(self, item: Item, found: dict[str, Any], *, created_by_us: bool) -> None:
         item.target_id = self.target.record_id(found)
         written = found
-        if self._target_hash(found) != item.digest:
-            payload = self.target.from_canonical(self.entity, item.canonical)
+        if self._target_hash(found) != item.resolved_digest:
+            payload = self.target.from_canonical(self.entity, item.resolved)
             [result] = self.target.update(
                 self.entity,
                 [WriteItem(ref=item.source_id, target_id=item.target_id, payload=payload)],
@@ -256,11 +339,13 @@ class BatchProcessor:
                 WriteItem(
                     ref=i.source_id,
                     target_id=i.target_id,
-                    payload=self.target.from_canonical(self.entity, i.canonical),
+                    payload=self.target.from_canonical(self.entity, i.resolved),
                 )
                 for i in chunk
             ]
-            for result in self.target.update(self.entity, write):
+            results = self.target.update(self.entity, write)
+            self._heartbeat()
+            for result in results:
                 item = by_ref[result.ref]
                 if result.ok:
                     item.target_hash = self._target_hash(result.record)
@@ -379,6 +464,7 @@ class BatchProcessor:
             EntityBatch.objects.filter(pk=self.batch.pk).update(
                 status=BatchStatus.DONE,
                 read=len(items),
+                requests=self.target.requests_sent,
                 lease_owner="",
                 lease_expires_at=None,
                 finished_at=now,

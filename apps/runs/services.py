@@ -5,16 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 
 from apps.core import audit
 from apps.core.errors import Conflict
+from apps.core.roles import Capability
+from apps.projects.access import can
 from apps.projects.models import Project
-from apps.runs import states
+from apps.runs import planning, points, states
 from apps.runs.choices import SUPPORTED_KINDS, Action, BatchStatus, RunKind, RunStatus
 from apps.runs.models import EntityBatch, RecordOutcome, Run
+from apps.stores.connectors.base import ConnectorError
+from apps.stores.services import build_connector
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,47 @@ class EntityProgress:
         return self.created + self.updated + self.unchanged
 
 
+class BudgetExceeded(Conflict):
+    """The run's Entity Points estimate would take the project past its budget."""
+
+
+def _estimate_points(project: Project, kind: str, parent: Run | None) -> int:
+    if kind == RunKind.RETRY_FAILED and parent is not None:
+        counts = dict(
+            parent.outcomes.filter(action=Action.FAILED)
+            .values("entity")
+            .annotate(n=Count("id"))
+            .values_list("entity", "n")
+        )
+    else:
+        source = build_connector(project.source_store)
+        try:
+            counts = planning.count_source(project.entities, source)
+        except ConnectorError as exc:
+            raise ValidationError(
+                {"kind": f"Cannot reach the source store to estimate the run: {exc}"}
+            ) from exc
+        finally:
+            source.close()
+    return sum(points.estimate(project, counts).values())
+
+
+def _check_budget(
+    project: Project, kind: str, parent: Run | None, user: Any, override: bool
+) -> int | None:
+    """The estimate when the project has a budget (None otherwise); raises BudgetExceeded
+    unless an admin overrides."""
+    if project.points_budget is None:
+        return None
+    estimate = _estimate_points(project, kind, parent)
+    reason = points.over_budget(project, estimate)
+    if reason and not override:
+        raise BudgetExceeded(reason)
+    if reason and not can(user, project, Capability.MANAGE):
+        raise PermissionDenied("Only a project admin can start a run past the points budget.")
+    return estimate
+
+
 def start_run(
     project: Project,
     *,
@@ -48,27 +93,33 @@ def start_run(
     user: Any = None,
     request: Any = None,
     parent: Run | None = None,
+    override_budget: bool = False,
 ) -> Run:
     """Queue a run and enqueue its planning once the transaction commits.
 
     Refused with Conflict while the project has a live run (the database's partial unique
-    index decides, so two simultaneous starts make one run)."""
+    index decides, so two simultaneous starts make one run), and with BudgetExceeded when its
+    Entity Points estimate passes the project's budget, unless an admin overrides (audited)."""
     if kind not in RunKind.values:
         raise ValidationError({"kind": f"Unknown run kind {kind!r}."})
     if kind not in SUPPORTED_KINDS:
         raise ValidationError({"kind": f"Run kind {kind!r} is not available yet."})
     if kind == RunKind.RETRY_FAILED:
-        parent = (
-            parent
-            or project.runs.exclude(kind=RunKind.RETRY_FAILED)
-            .filter(status=RunStatus.PARTIALLY_FAILED)
-            .first()
-        )
+        parent = parent or project.runs.filter(status=RunStatus.PARTIALLY_FAILED).first()
         if parent is None or parent.project_id != project.pk:
             raise ValidationError({"kind": "There is no partially failed run to retry."})
+    estimate = _check_budget(project, kind, parent, user, override_budget)
+    overridden = bool(estimate is not None and points.over_budget(project, estimate))
     try:
         with transaction.atomic():
-            run = Run.objects.create(project=project, kind=kind, parent=parent, created_by=user)
+            run = Run.objects.create(
+                project=project,
+                kind=kind,
+                parent=parent,
+                created_by=user,
+                points_estimate=estimate or 0,
+                budget_override=overridden,
+            )
             audit.record(
                 action="run.started",
                 obj=run,
@@ -77,6 +128,15 @@ def start_run(
                 project_id=project.pk,
                 payload={"kind": kind, "parent": parent.pk if parent else None},
             )
+            if overridden:
+                audit.record(
+                    action="run.budget_override",
+                    obj=run,
+                    user=user,
+                    request=request,
+                    project_id=project.pk,
+                    payload={"estimate": estimate, "budget": project.points_budget},
+                )
     except IntegrityError:
         live = project.runs.exclude(status__in=[s.value for s in states.TERMINAL]).first()
         label = f"run #{live.pk} ({live.get_status_display()})" if live else "a run"

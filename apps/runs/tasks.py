@@ -24,6 +24,14 @@ def plan_run(run_id: int) -> None:
     engine.plan_run(run_id)
 
 
-@shared_task(name="runs.process_batch", **RETRY)
-def process_batch(batch_id: int) -> None:
-    engine.process_batch(batch_id)
+@shared_task(name="runs.process_batch", bind=True, **RETRY)
+def process_batch(self, batch_id: int) -> None:
+    wait = engine.process_batch(batch_id)
+    if wait is not None:
+        # Another worker holds the lease, perhaps a dead one: look again when it expires.
+        raise self.retry(countdown=wait, max_retries=None)
+
+
+@shared_task(name="runs.reap")
+def reap() -> dict[str, int]:
+    return engine.reap()

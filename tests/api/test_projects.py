@@ -102,7 +102,7 @@ def test_seeing_a_store_is_not_enough_to_build_a_project_on_it(
         ({"source_store": 1.5}, "source_store", "Incorrect type"),
         ({"source_store": True}, "source_store", "Incorrect type"),
         ({"source_store": None}, "source_store", "may not be null"),
-        ({"entities": ["orders"]}, "entities", "not a valid choice"),
+        ({"entities": ["invoices"]}, "entities", "not a valid choice"),
         ({"entities": "products"}, "entities", "list"),
         ({"entities": []}, "entities", "may not be empty"),
         ({"name": ""}, "name", "may not be blank"),

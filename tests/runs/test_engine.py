@@ -221,3 +221,48 @@ def test_a_re_delivered_batch_changes_nothing(rehearsal):
     assert RecordOutcome.objects.filter(run=run).count() == outcomes
     assert EntityBatch.objects.get(pk=batch.pk).status == BatchStatus.DONE
     assert len(rehearsal.target_products()) == 120
+
+
+def test_records_sharing_a_natural_key_are_excluded_and_documented(rehearsal):
+    rehearsal.project.field_mappings = {"products": {"sku": {"value": "SAME-SKU"}}}
+    rehearsal.project.save()
+
+    run = full_run(rehearsal)
+
+    actions = Counter(run.outcomes.values_list("action", flat=True))
+    assert actions[Action.CREATED] == 1
+    skipped = run.outcomes.filter(action=Action.SKIPPED)
+    assert skipped.count() == 119 - actions[Action.FAILED]
+    first = run.outcomes.get(action=Action.CREATED).source_id
+    assert all(
+        o.reason == f"excluded: same sku 'SAME-SKU' as source record {first}" for o in skipped
+    )
+    assert [p["sku"] for p in rehearsal.target_products()] == ["SAME-SKU"]
+
+
+def test_the_project_field_mapping_shapes_what_is_written(rehearsal):
+    rehearsal.project.field_mappings = {"products": {"name": {"transforms": ["upper"]}}}
+    rehearsal.project.save()
+    full_run(rehearsal)
+    names = rehearsal.target.records.filter(resource="product").values_list("name", flat=True)
+    assert names and all(name == name.upper() for name in names)
+
+
+def test_a_worker_that_lost_its_lease_commits_nothing(rehearsal):
+    from apps.runs.engine import plan_run
+    from apps.runs.processing import BatchProcessor, LeaseLost
+
+    run = start_run(rehearsal.project, kind=RunKind.FULL)
+    plan_run(run.pk, enqueue=lambda ids: None)
+    batch = batches.claim(run.batches.first().pk, owner="slow")
+    processor = BatchProcessor(
+        batch,
+        build_connector(rehearsal.project.source_store),
+        build_connector(rehearsal.project.target_store),
+    )
+    items = processor.process()
+    EntityBatch.objects.filter(pk=batch.pk).update(lease_owner="someone-else")
+
+    with pytest.raises(LeaseLost):
+        processor.commit(items)
+    assert not RecordOutcome.objects.filter(run=run).exists()

@@ -100,6 +100,12 @@ class Connector(ABC):
     def from_canonical(self, entity: str, canonical: dict[str, Any]) -> dict[str, Any]:
         """Canonical dict → this platform's write payload."""
 
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests this connector has sent (its HttpClient is `self.http`)."""
+        client = getattr(self, "http", None)
+        return client.requests_sent if client is not None else 0
+
     @staticmethod
     def record_id(raw: dict[str, Any]) -> str:
         return str(raw["id"])
