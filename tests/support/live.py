@@ -1,8 +1,10 @@
-"""A real Celery worker process for tests that need one, sharing the test database and broker."""
+"""Real processes for tests that need them — Celery workers, beat, gunicorn — sharing the
+test database and broker."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -11,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 from django.conf import settings
 from django.db import connection
 
@@ -30,58 +33,159 @@ def database_url() -> str:
     return f"postgres://{auth}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def purge_broker() -> None:
-    """Drop messages an earlier test run left behind (their ids may match new rows)."""
-    celery_app.control.purge()
-
-
-@contextmanager
-def celery_worker(
-    log_path: Path, concurrency: int = 2, extra_env: dict | None = None
-) -> Iterator[subprocess.Popen]:
+def process_env(**extra: str) -> dict[str, str]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "migrator.settings_test",
         "MIGRATOR_ENV": "test",
         "DATABASE_URL": database_url(),
         "MIGRATOR_VAR_DIR": str(settings.VAR_DIR),
-        **(extra_env or {}),
+        **extra,
     }
     if settings.REDIS_URL:
         env["REDIS_URL"] = settings.REDIS_URL
+    return env
+
+
+def purge_broker() -> None:
+    """Drop messages an earlier test run left behind (their ids may match new rows)."""
+    celery_app.control.purge()
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def start_worker(
+    log_path: Path, *, name: str, concurrency: int = 2, pool: str = "prefork", env: dict
+) -> subprocess.Popen:
+    log = open(log_path, "ab")  # noqa: SIM115 - the worker owns it for its lifetime
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "migrator",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--pool",
+            pool,
+            "--concurrency",
+            str(concurrency),
+            "--without-mingle",
+            "--without-gossip",
+            "--hostname",
+            f"{name}@%h",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=settings.BASE_DIR,
+    )
+
+
+@contextmanager
+def celery_worker(
+    log_path: Path, concurrency: int = 2, extra_env: dict | None = None
+) -> Iterator[subprocess.Popen]:
     purge_broker()
-    with open(log_path, "wb") as log:
-        worker = subprocess.Popen(
+    worker = start_worker(
+        log_path,
+        name=f"test-{os.getpid()}",
+        concurrency=concurrency,
+        env=process_env(**(extra_env or {})),
+    )
+    try:
+        yield worker
+    finally:
+        _stop(worker)
+
+
+@contextmanager
+def celery_beat(log_path: Path, extra_env: dict | None = None) -> Iterator[subprocess.Popen]:
+    with open(log_path, "ab") as log:
+        beat = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "celery",
                 "-A",
                 "migrator",
-                "worker",
+                "beat",
                 "--loglevel",
                 "INFO",
-                "--concurrency",
-                str(concurrency),
-                "--without-mingle",
-                "--without-gossip",
-                "--hostname",
-                f"test-{os.getpid()}@%h",
+                "--schedule",
+                str(log_path.with_suffix(".schedule")),
             ],
-            env=env,
+            env=process_env(**(extra_env or {})),
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=settings.BASE_DIR,
         )
         try:
-            yield worker
+            yield beat
         finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+            _stop(beat)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def gunicorn_server(
+    log_path: Path, *, workers: int = 2, threads: int = 4, extra_env: dict | None = None
+) -> Iterator[str]:
+    """This project's WSGI app under gunicorn, as in production; yields its base URL."""
+    port = free_port()
+    url = f"http://localhost:{port}"
+    with open(log_path, "ab") as log:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "migrator.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--timeout",
+                "120",
+            ],
+            env=process_env(MIGRATOR_PUBLIC_URL=url, **(extra_env or {})),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    httpx.get(f"{url}/healthz", timeout=2)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise AssertionError(
+                            f"gunicorn did not start:\n{log_path.read_text()[-3000:]}"
+                        ) from None
+                    time.sleep(0.2)
+            yield url
+        finally:
+            _stop(server)
 
 
 def wait_for_run_end(run_id: int, timeout: float, log_path: Path | None = None) -> Run:
