@@ -7,6 +7,7 @@ api_v1 = [
     path("", include("apps.stores.api.urls")),
     path("", include("apps.projects.api.urls")),
     path("", include("apps.runs.api.urls")),
+    path("", include("apps.sandbox.api.urls")),
 ]
 
 urlpatterns = [

@@ -14,6 +14,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
 from apps.core.roles import Role
+from apps.sandbox.wsgi import SandboxFaultsApp
 from apps.stores.services import transport_override
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 
@@ -24,7 +25,7 @@ def sandbox_http(db):
     # As Django's test client does: a request must not close the test's open transaction.
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
-    transport = httpx.WSGITransport(app=WSGIHandler())
+    transport = httpx.WSGITransport(app=SandboxFaultsApp(WSGIHandler(), in_process=True))
     try:
         with transport_override(transport):
             yield transport

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 
 
@@ -36,6 +36,17 @@ class SandboxStore(models.Model):
     quota_window_ms = models.PositiveIntegerField(default=30000)
     window_started_ms = models.BigIntegerField(default=0)
     window_used = models.PositiveIntegerField(default=0)
+    # Fault injection (apps/sandbox/faults.py; limits and edits in fault_settings.py).
+    latency_ms = models.PositiveIntegerField(default=0)
+    error_rate = models.FloatField(default=0)
+    timeout_rate = models.FloatField(default=0)
+    # Longer than a client's usual 30 s timeout, so a timed-out request looks like one.
+    timeout_hang_ms = models.PositiveIntegerField(default=35000)
+    drop_rate = models.FloatField(default=0)
+    fault_seed = models.BigIntegerField(default=0)
+    # Requests that drew from the fault sequence since the settings last changed: request n's
+    # fate depends only on (fault_seed, n), so the same settings replay the same faults.
+    fault_draws = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -48,9 +59,11 @@ class SandboxStore(models.Model):
         return secrets.compare_digest(self.secret_hash, hash_secret(secret))
 
     def allocate_ids(self, count: int = 1) -> list[int]:
-        """Reserve `count` ids atomically (safe across web server threads and processes)."""
-        SandboxStore.objects.filter(pk=self.pk).update(next_id=F("next_id") + count)
-        last = SandboxStore.objects.values_list("next_id", flat=True).get(pk=self.pk)
+        """Reserve `count` ids atomically (safe across web server threads and processes): the
+        row lock held from the UPDATE to the read keeps another request from moving in between."""
+        with transaction.atomic():
+            SandboxStore.objects.filter(pk=self.pk).update(next_id=F("next_id") + count)
+            last = SandboxStore.objects.values_list("next_id", flat=True).get(pk=self.pk)
         return list(range(last - count, last))
 
 

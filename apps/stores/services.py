@@ -13,6 +13,7 @@ from django.db import transaction
 from apps.core import audit
 from apps.stores.connectors.base import Connector
 from apps.stores.models import CREDENTIAL_FIELDS, Store
+from apps.stores.ratelimit import limiter_for
 
 # In-process transport (tests mount the sandbox's WSGI app); None means the real network.
 _transport: httpx.BaseTransport | None = None
@@ -99,14 +100,38 @@ def update_store(
     return store
 
 
+def _rate_limit_hooks(store: Store, options: dict[str, Any]) -> dict[str, Any]:
+    """HttpClient hooks that put every request under the store's shared budget; a caller's own
+    before_request / on_response run after the limiter's."""
+    if store.pk is None:
+        return {}
+    limiter = limiter_for(store)
+    before = options.pop("before_request", None)
+    after = options.pop("on_response", None)
+
+    def before_request() -> None:
+        limiter.before_request()
+        if before is not None:
+            before()
+
+    def on_response(response: httpx.Response) -> None:
+        limiter.on_response(response)
+        if after is not None:
+            after(response)
+
+    return {"before_request": before_request, "on_response": on_response}
+
+
 def build_connector(store: Store, **options: Any) -> Connector:
     """The connector for a store, with its decrypted credentials (never leave this object)."""
     credentials = store.decrypted_credentials()
+    hooks = _rate_limit_hooks(store, options)  # takes the caller's own hooks out of options
     kwargs: dict[str, Any] = {
         "transport": _transport,
         "timeout": settings.HTTP_TIMEOUT_SECONDS,
         "max_attempts": settings.HTTP_MAX_ATTEMPTS,
         **options,
+        **hooks,
     }
     if store.api_family == "woocommerce":
         from apps.stores.connectors.woocommerce import WooCommerceConnector

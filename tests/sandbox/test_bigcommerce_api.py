@@ -28,8 +28,12 @@ class Api:
 
     def __init__(self, client: Client, slug: str, store_hash: str, token: str) -> None:
         self.client = client
-        self.prefix = f"/sandbox/{slug}/stores/{store_hash}/v3/"
+        self.root = f"/sandbox/{slug}/stores/{store_hash}/"
+        self.prefix = self.root + "v3/"
         self.token = token
+
+    def v2(self, method: str, path: str, body: Any = None, **options: Any):
+        return self(method, path, body, prefix=self.root + "v2/", **options)
 
     def __call__(self, method: str, path: str, body: Any = None, **options: Any):
         headers = {"X-Auth-Token": options.pop("token", self.token)}

@@ -11,9 +11,9 @@ import pytest
 from apps.sandbox.bigcommerce import ratelimit
 from apps.sandbox.models import Flavor, SandboxStore, hash_secret
 from apps.sandbox.services import new_credentials
-from apps.stores.connectors import bigcommerce as bc
 from apps.stores.connectors.base import ConnectorError, RecordInvalid, WriteItem
 from apps.stores.connectors.bigcommerce import BigCommerceConnector
+from apps.stores.connectors.bigcommerce import common as bc_common
 from apps.stores.connectors.canonical import content_hash, validate
 from apps.stores.models import Platform
 from apps.stores.services import build_connector
@@ -73,12 +73,20 @@ def canonical(sku: str = "TEE", name: str = "Tee", **fields: Any) -> dict[str, A
     record = {
         "sku": sku,
         "name": name,
+        "slug": sku.lower(),
         "description": "<p>Soft</p>",
         "status": "active",
         "price": "20.00",
         "sale_price": "15.50",
         "stock": None,
         "weight": "0.25",
+        "categories": [],
+        "brand": None,
+        "images": [
+            {"url": f"https://img.example/{sku}-front.jpg", "alt": "Front", "position": 0},
+            {"url": f"https://img.example/{sku}-back.jpg", "alt": "", "position": 1},
+        ],
+        "custom_fields": [{"name": "Care", "value": "Cold wash"}],
         "options": [
             {"name": "Size", "values": ["S", "M"]},
             {"name": "Colour", "values": ["Red", "Blue"]},
@@ -176,7 +184,7 @@ def test_count(connector):
 
 def test_read_by_ids_in_chunks(connector, requests, monkeypatch):
     ids = create(connector, *(simple(f"P{n}") for n in range(5)))
-    monkeypatch.setattr(bc, "IDS_PER_QUERY", 2)
+    monkeypatch.setattr(bc_common, "IDS_PER_QUERY", 2)
     requests.seen.clear()
 
     records = connector.read_by_ids("products", [ids[0], ids[2], ids[4]])
@@ -245,11 +253,12 @@ def test_update_of_twelve_takes_two_batch_puts(connector, requests):
 
     results = connector.update("products", items)
 
-    assert connector.max_write_batch == {"products": 10}
+    assert connector.max_write_batch["products"] == 10
     assert [r.ok for r in results] == [True] * 12
     assert [r.target_id for r in results] == ids
-    assert requests.methods() == ["PUT", "PUT"]
-    assert [len(r.request.read()) > 0 for r in requests.seen] == [True, True]
+    # One read of the targets' images and custom fields (to match them by id), then 10 + 2.
+    assert requests.methods() == ["GET", "PUT", "PUT"]
+    assert all(len(r.request.read()) > 0 for r in requests.seen[1:])
     prices = {r["price"] for r in connector.read_by_ids("products", ids)}
     assert prices == {9.99}
 
@@ -269,8 +278,8 @@ def test_a_bad_record_in_a_batch_update_fails_alone(connector, requests):
     assert [r.ok for r in results] == [True, False, True]
     assert results[1].status == 409
     assert "duplicate" in results[1].error
-    # One refused batch, then each record alone.
-    assert requests.methods() == ["PUT", "PUT", "PUT", "PUT"]
+    # The targets' sub-records, one refused batch, then each record alone.
+    assert requests.methods() == ["GET", "PUT", "PUT", "PUT", "PUT"]
     assert connector.read_by_ids("products", [ids[0]])[0]["price"] == 1.0
 
 
@@ -303,8 +312,8 @@ def test_delete(connector):
 
 
 def test_other_entities_are_refused_clearly(connector):
-    with pytest.raises(ConnectorError, match="does not handle 'customers'"):
-        connector.count("customers")
+    with pytest.raises(ConnectorError, match="does not handle 'coupons'"):
+        connector.count("coupons")
 
 
 # --- rate limits ---------------------------------------------------------------------------
@@ -374,12 +383,17 @@ def test_to_canonical_of_a_simple_product(connector):
     assert record == {
         "sku": "MUG",
         "name": "Mug",
+        "slug": "",
         "description": "",
         "status": "active",
         "price": "12.50",
         "sale_price": None,
         "stock": 5,
         "weight": "2",
+        "categories": [],
+        "brand": None,
+        "images": [],
+        "custom_fields": [],
         "options": [],
         "variants": [],
     }

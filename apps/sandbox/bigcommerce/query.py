@@ -1,7 +1,8 @@
-"""Query-string parsing for product lists: filters, sorting, paging and the pagination meta.
+"""Query-string parsing for v3 lists: filters, sorting, paging and the pagination meta (the
+product filters here; other resources use the shared helpers: int_list, moment, page_of).
 
-Only real columns are filtered and sorted on (object_id, sku, name, date_modified), so SQLite
-and PostgreSQL give the same answers and indexes apply.
+Product lists filter and sort on real columns only (object_id, sku, name, date_modified), so
+SQLite and PostgreSQL give the same answers and indexes apply.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ OPTIONS_LIMIT = 10
 SORT_COLUMNS = {"id": "object_id", "name": "name", "sku": "sku", "date_modified": "date_modified"}
 
 
-def _int_list(value: str, name: str, errors: dict[str, str]) -> list[int]:
+def int_list(value: str, name: str, errors: dict[str, str]) -> list[int]:
     try:
         return [int(part) for part in value.split(",") if part.strip()]
     except ValueError:
@@ -31,7 +32,7 @@ def _int_list(value: str, name: str, errors: dict[str, str]) -> list[int]:
         return []
 
 
-def _int(value: str, name: str, errors: dict[str, str]) -> int:
+def integer(value: str, name: str, errors: dict[str, str]) -> int:
     try:
         return int(value)
     except ValueError:
@@ -39,16 +40,16 @@ def _int(value: str, name: str, errors: dict[str, str]) -> int:
         return 0
 
 
-def _moment(value: str, name: str, errors: dict[str, str]) -> datetime | None:
+def moment(value: str, name: str, errors: dict[str, str]) -> datetime | None:
     text = value.strip().replace(" ", "+")  # an unencoded "+00:00" arrives as " 00:00"
     if text.isdigit():
         return datetime.fromtimestamp(int(text), tz=UTC)
     try:
-        moment = datetime.fromisoformat(text)
+        at = datetime.fromisoformat(text)
     except ValueError:
         errors[name] = "must be a date (2024-05-14), an ISO 8601 time or a Unix timestamp"
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def filter_products(
@@ -66,13 +67,13 @@ def filter_products(
     }
     for name, lookup in id_lookups.items():
         if name in query:
-            qs = qs.filter(**{lookup: _int(query[name], name, problems)})
+            qs = qs.filter(**{lookup: integer(query[name], name, problems)})
             used = True
     if "id:in" in query:
-        qs = qs.filter(object_id__in=_int_list(query["id:in"], "id:in", problems))
+        qs = qs.filter(object_id__in=int_list(query["id:in"], "id:in", problems))
         used = True
     if "id:not_in" in query:
-        qs = qs.exclude(object_id__in=_int_list(query["id:not_in"], "id:not_in", problems))
+        qs = qs.exclude(object_id__in=int_list(query["id:not_in"], "id:not_in", problems))
         used = True
     if "sku" in query:
         qs = qs.filter(sku=query["sku"].strip())
@@ -89,9 +90,9 @@ def filter_products(
         used = True
     for name, lookup in (("date_modified:min", "gte"), ("date_modified:max", "lte")):
         if name in query:
-            moment = _moment(query[name], name, problems)
-            if moment is not None:
-                qs = qs.filter(**{f"date_modified__{lookup}": moment})
+            at = moment(query[name], name, problems)
+            if at is not None:
+                qs = qs.filter(**{f"date_modified__{lookup}": at})
             used = True
     if problems:
         raise invalid(problems)
@@ -117,8 +118,8 @@ def ordering(query: QueryDict) -> list[str]:
 
 def paging(query: QueryDict, cap: int) -> tuple[int, int]:
     problems: dict[str, str] = {}
-    page = _int(query.get("page", "1"), "page", problems)
-    limit = _int(query.get("limit", str(DEFAULT_LIMIT)), "limit", problems)
+    page = integer(query.get("page", "1"), "page", problems)
+    limit = integer(query.get("limit", str(DEFAULT_LIMIT)), "limit", problems)
     if problems:
         raise invalid(problems)
     # Out-of-range values are clamped rather than refused (see the report for this choice).
@@ -153,3 +154,18 @@ def pagination(total: int, count: int, page: int, limit: int, query: QueryDict) 
             "links": links,
         }
     }
+
+
+def text_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def page_of(
+    qs: QuerySet[SandboxObject], query: QueryDict, order: list[str], cap: int = MAX_LIMIT
+) -> tuple[list[SandboxObject], dict[str, Any]]:
+    """One page of rows in `order`, and the v3 pagination meta."""
+    page, limit = paging(query, cap)
+    total = qs.count()
+    start = (page - 1) * limit
+    rows = list(qs.order_by(*order)[start : start + limit])
+    return rows, pagination(total, len(rows), page, limit, query)

@@ -8,7 +8,7 @@ from typing import Any
 from apps.sandbox.models import SandboxObject
 
 # Keys kept in product rows' data that are not product fields.
-INTERNAL = ("options",)
+INTERNAL = ("options", "images", "custom_fields")
 
 
 def iso(moment: datetime) -> str:
@@ -61,7 +61,12 @@ def product_json(
     *,
     variants: list[SandboxObject] | None = None,
     include_options: bool = False,
+    include: set[str] | frozenset[str] = frozenset(),
+    media: bool = False,
 ) -> dict[str, Any]:
+    """A product as the platform serves it. Images and custom fields come with
+    include=images / include=custom_fields, and always in answers to writes (`media`), as
+    the platform echoes what a write set."""
     data = product.data
     fields = {key: value for key, value in data.items() if key not in INTERNAL}
     body: dict[str, Any] = {
@@ -76,6 +81,9 @@ def product_json(
     }
     if variants is not None:
         body["variants"] = [variant_json(variant, product) for variant in variants]
+    for key in ("images", "custom_fields"):
+        if media or key in include:
+            body[key] = list(data.get(key, []))
     if include_options:
         body["options"] = [
             _option_json(option, product.object_id) for option in data.get("options", [])

@@ -24,6 +24,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.text import slugify
 
+from apps.sandbox.bigcommerce import brands, categories, media
 from apps.sandbox.bigcommerce import errors as err
 from apps.sandbox.bigcommerce.errors import ApiError, invalid
 from apps.sandbox.bigcommerce.query import (
@@ -259,7 +260,7 @@ def _new_product_data(clean: dict[str, Any]) -> dict[str, Any]:
 
 def _set_fields(data: dict[str, Any], clean: dict[str, Any]) -> None:
     for key, value in clean.items():
-        if key in ("name", "sku", "variants"):
+        if key in ("name", "sku", "variants", "images", "custom_fields"):
             continue
         if key == "custom_url":
             value = {"url": value["url"], "is_customized": value.get("is_customized", True)}
@@ -324,11 +325,31 @@ def _conflict_from_integrity(check: Callable[[], None]) -> ApiError:
     return ApiError(409, err.CONFLICT)
 
 
+def _check_references(store: SandboxStore, items: list[tuple[str, dict[str, Any]]]) -> None:
+    """Categories and brand must exist: the platform refuses unknown ids (422)."""
+    wanted_categories = {c for _, clean in items for c in clean.get("categories", [])}
+    wanted_brands = {clean["brand_id"] for _, clean in items if clean.get("brand_id")}
+    known_categories = categories.existing_ids(store, list(wanted_categories))
+    known_brands = brands.existing_ids(store, list(wanted_brands)) if wanted_brands else set()
+    problems: dict[str, str] = {}
+    for prefix, clean in items:
+        missing = [c for c in clean.get("categories", []) if c not in known_categories]
+        if missing:
+            problems[prefix + "categories"] = (
+                f"Categories {', '.join(map(str, missing))} do not exist"
+            )
+        if clean.get("brand_id") and clean["brand_id"] not in known_brands:
+            problems[prefix + "brand_id"] = f"Brand {clean['brand_id']} does not exist"
+    if problems:
+        raise invalid(problems)
+
+
 def create_product(store: SandboxStore, payload: Any) -> dict[str, Any]:
     problems: dict[str, str] = {}
     clean = check_product(payload, creating=True, errors=problems)
     if problems:
         raise invalid(problems)
+    _check_references(store, [("", clean)])
     variants = clean.get("variants", [])
     names = [("name", clean["name"], None)]
     skus = [("sku", clean["sku"], None, True)] if clean.get("sku") else []
@@ -343,14 +364,17 @@ def create_product(store: SandboxStore, payload: Any) -> dict[str, Any]:
             product, current = _insert_product(store, clean, variants)
     except IntegrityError:
         raise _conflict_from_integrity(check) from None
-    return product_json(product, variants=current)
+    return product_json(product, variants=current, media=True)
 
 
 def _insert_product(
     store: SandboxStore, clean: dict[str, Any], variants: list[dict[str, Any]]
 ) -> tuple[SandboxObject, list[SandboxObject]]:
     # The product, and a base variant when there are no others.
-    ids = _Ids(store, 1 + (0 if variants else 1) + _option_estimate(variants))
+    ids = _Ids(
+        store,
+        1 + (0 if variants else 1) + _option_estimate(variants) + media.id_estimate(clean),
+    )
     now = _now()
     product = SandboxObject(
         store=store,
@@ -363,6 +387,8 @@ def _insert_product(
         date_created=now,
         date_modified=now,
     )
+    media.apply_images(product.data, product.object_id, clean.get("images", []), ids.take)
+    media.apply_custom_fields(product.data, clean.get("custom_fields", []), ids.take)
     rows = []
     for index, variant in enumerate(variants):
         data = {**_VARIANT_DEFAULTS, **{k: v for k, v in variant.items() if k != "sku"}}
@@ -381,6 +407,7 @@ def update_product(store: SandboxStore, product_id: int, payload: Any) -> dict[s
     clean = check_product(payload, creating=False, errors=problems)
     if problems:
         raise invalid(problems)
+    _check_references(store, [("", clean)])
     return _update(store, [(product_id, clean)], batch=False)[0]
 
 
@@ -407,6 +434,7 @@ def update_products(store: SandboxStore, payload: Any) -> list[dict[str, Any]]:
             items.append((product_id, clean))
     if problems:
         raise invalid(problems)
+    _check_references(store, [(f"{index}.", clean) for index, (_, clean) in enumerate(items)])
     return _update(store, items, batch=True)
 
 
@@ -437,6 +465,7 @@ def _update(
             check(products, variants)
             estimate = sum(
                 _option_estimate(clean.get("variants", []), products[product_id].data)
+                + media.id_estimate(clean)
                 for product_id, clean in items
             )
             ids = _Ids(store, estimate)
@@ -446,7 +475,7 @@ def _update(
                 current = _apply_update(
                     store, product, clean, variants.get(product_id, []), ids, prefix(index)
                 )
-                results.append(product_json(product, variants=current))
+                results.append(product_json(product, variants=current, media=True))
     except IntegrityError:
         raise _conflict_from_integrity(lambda: check(*load(lock=False))) from None
     return results
@@ -497,6 +526,14 @@ def _apply_update(
         product.sku = clean["sku"]
     product.data = dict(product.data)
     _set_fields(product.data, clean)
+    if "images" in clean:
+        media.apply_images(
+            product.data, product.object_id, clean["images"], ids.take, f"{prefix}images"
+        )
+    if "custom_fields" in clean:
+        media.apply_custom_fields(
+            product.data, clean["custom_fields"], ids.take, f"{prefix}custom_fields"
+        )
     by_id = {v.object_id: v for v in variants}
     changed: list[SandboxObject] = []
     created: list[SandboxObject] = []
@@ -581,6 +618,7 @@ def list_products(
             row,
             variants=variants.get(row.object_id, []) if variants is not None else None,
             include_options=with_options,
+            include=include,
         )
         for row in rows
     ]
@@ -602,7 +640,9 @@ def get_product(store: SandboxStore, product_id: int, query: QueryDict) -> dict[
         if "variants" in include
         else None
     )
-    return product_json(product, variants=variants, include_options="options" in include)
+    return product_json(
+        product, variants=variants, include_options="options" in include, include=include
+    )
 
 
 def list_variants(

@@ -18,6 +18,7 @@ from apps.sandbox.bigcommerce.errors import invalid
 
 MAX_NAME = 250
 MAX_SKU = 255
+MAX_CUSTOM_FIELD = 250
 PRODUCT_TYPES = ("physical", "digital")
 TRACKING = ("none", "product", "variant")
 AVAILABILITY = ("available", "disabled", "preorder")
@@ -130,6 +131,12 @@ def check_product(
                 errors[path] = "must be a list of integers"
         elif name == "custom_url":
             _custom_url(value, path, errors)
+        elif name == "images":
+            clean[name] = check_images(value, creating=creating, path=path, errors=errors)
+            continue
+        elif name == "custom_fields":
+            clean[name] = check_custom_fields(value, creating=creating, path=path, errors=errors)
+            continue
         elif name == "variants":
             clean[name] = check_variants(value, creating=creating, path=path, errors=errors)
             continue
@@ -242,3 +249,82 @@ def _check_option_sets(variants: list[dict[str, Any]], path: str, errors: dict[s
         if names != first:
             expected = ", ".join(sorted(n for n in first if n))
             errors[f"{path}.{index}.option_values"] = f"needs a value for each option ({expected})"
+
+
+def _entries(value: Any, path: str, errors: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
+    if not isinstance(value, list):
+        errors[path] = "must be a list"
+        return []
+    entries = []
+    for index, item in enumerate(value):
+        here = f"{path}.{index}"
+        if isinstance(item, dict):
+            entries.append((here, item))
+        else:
+            errors[here] = "must be a JSON object"
+    return entries
+
+
+def _entry_id(item: dict[str, Any], here: str, creating: bool, errors: dict[str, str]) -> bool:
+    """Whether the entry names an existing sub-record (updates only)."""
+    if "id" not in item or creating:
+        return False
+    if _is_integer(item["id"]):
+        return True
+    errors[here + ".id"] = "must be an integer"
+    return False
+
+
+def check_images(
+    value: Any, *, creating: bool, path: str, errors: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Inline product images: image_url (a public http(s) URL) for a new image; is_thumbnail,
+    sort_order, description; `id` names an existing image on update."""
+    images = []
+    for here, item in _entries(value, path, errors):
+        clean: dict[str, Any] = {}
+        if _entry_id(item, here, creating, errors):
+            clean["id"] = item["id"]
+        url = item.get("image_url")
+        if url is not None or "id" not in clean:
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                errors[here + ".image_url"] = "must be a fully qualified http(s) URL"
+            else:
+                clean["image_url"] = url
+        if "is_thumbnail" in item:
+            if isinstance(item["is_thumbnail"], bool):
+                clean["is_thumbnail"] = item["is_thumbnail"]
+            else:
+                errors[here + ".is_thumbnail"] = "must be a boolean"
+        if "sort_order" in item:
+            if _is_integer(item["sort_order"]):
+                clean["sort_order"] = item["sort_order"]
+            else:
+                errors[here + ".sort_order"] = "must be an integer"
+        if "description" in item:
+            _text(item["description"], here + ".description", errors)
+            clean["description"] = item["description"]
+        images.append(clean)
+    return images
+
+
+def check_custom_fields(
+    value: Any, *, creating: bool, path: str, errors: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Inline custom fields: name and value, each 1 to 250 characters; `id` names an existing
+    field on update."""
+    fields = []
+    for here, item in _entries(value, path, errors):
+        clean: dict[str, Any] = {}
+        if _entry_id(item, here, creating, errors):
+            clean["id"] = item["id"]
+        for key in ("name", "value"):
+            text = item.get(key)
+            if text is None and "id" in clean:
+                continue
+            if not isinstance(text, str) or not 1 <= len(text) <= MAX_CUSTOM_FIELD:
+                errors[f"{here}.{key}"] = f"must be 1 to {MAX_CUSTOM_FIELD} characters"
+            else:
+                clean[key] = text
+        fields.append(clean)
+    return fields

@@ -1,0 +1,148 @@
+"""Blog posts (Store Content API v2 `blog/posts`): one per POST and PUT.
+
+A post's natural key is its slug; its URL on the platform is /blog/<slug>/, which the list
+filters by (`url`) and which is unique per store (a second post at one URL is refused, 409).
+Lists are bare arrays, newest published first (the platform's only order), 204 when empty.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.stores.connectors.base import (
+    ConnectorError,
+    Page,
+    RecordInvalid,
+    TransientError,
+    WriteItem,
+    WriteResult,
+)
+from apps.stores.connectors.bigcommerce.api import ok, transient
+from apps.stores.connectors.bigcommerce.common import (
+    MAX_PAGE,
+    Handler,
+    canonical_time,
+    last_segment,
+    numeric_ids,
+    page_number,
+    require_targets,
+    rfc2822,
+    text,
+)
+
+PATH = "v2/blog/posts"
+
+
+def post_url(slug: str) -> str:
+    return f"/blog/{slug}/"
+
+
+class PostHandler(Handler):
+    entity = "posts"
+    max_write_batch = 10
+
+    def count(self) -> int:
+        body = self.api.v2_object(f"{PATH}/count")
+        try:
+            return int((body or {})["count"])
+        except (KeyError, TypeError, ValueError):
+            raise ConnectorError(f"GET {PATH}/count: the response has no count") from None
+
+    def read_page(self, cursor: dict[str, Any] | None, page_size: int) -> Page:
+        page = page_number(cursor)
+        limit = max(1, min(page_size, MAX_PAGE))
+        records = self.api.v2_list(PATH, {"page": page, "limit": limit})
+        return Page(
+            records=records,
+            total=self.count() if page == 1 else None,
+            next_cursor={"page": page + 1} if len(records) == limit else None,
+        )
+
+    def read_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
+        # The v2 list has no id filter: posts are read one by one.
+        found = (self.api.v2_object(f"{PATH}/{post_id}") for post_id in numeric_ids(ids))
+        return [post for post in found if post is not None]
+
+    def find(self, key: str) -> dict[str, Any] | None:
+        url = post_url(key)
+        matches = self.api.v2_list(PATH, {"url": url, "limit": 5})
+        return next((post for post in matches if post.get("url") == url), None)
+
+    def _write(self, items: list[WriteItem], method: str) -> list[WriteResult]:
+        results: list[WriteResult] = []
+        for index, item in enumerate(items):
+            path = PATH if method == "POST" else f"{PATH}/{int(item.target_id)}"
+            try:
+                response = self.api.request(method, path, json=item.payload)
+            except TransientError as exc:
+                results.extend(transient(rest.ref, exc) for rest in items[index:])
+                break
+            if response.status_code >= 400:
+                results.append(self.api.failure(item.ref, response, method, path))
+                continue
+            record = self.api.body(response, path)
+            results.append(ok(item.ref, record["id"], record, response.status_code))
+        return results
+
+    def create(self, items: list[WriteItem]) -> list[WriteResult]:
+        return self._write(items, "POST")
+
+    def update(self, items: list[WriteItem]) -> list[WriteResult]:
+        require_targets(items)
+        return self._write(items, "PUT")
+
+    def delete(self, ids: list[str]) -> list[WriteResult]:
+        results: list[WriteResult] = []
+        for post_id in numeric_ids(ids):
+            path = f"{PATH}/{post_id}"
+            try:
+                response = self.api.request("DELETE", path)
+            except TransientError as exc:
+                results.append(transient(post_id, exc))
+                continue
+            if response.status_code >= 400 and response.status_code != 404:
+                results.append(self.api.failure(post_id, response, "DELETE", path))
+            else:
+                results.append(ok(post_id, post_id, None, response.status_code))
+        return results
+
+    def to_canonical(self, raw: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(raw, dict):
+            raise RecordInvalid("the blog post is not a JSON object")
+        label = f"blog post {raw.get('id', '?')}"
+        slug = last_segment(raw.get("url"))
+        if not slug:
+            raise RecordInvalid(f"{label} has no URL")
+        tags = raw.get("tags") or []
+        if not isinstance(tags, list):
+            raise RecordInvalid(f"{label}: tags is not a list")
+        published = bool(raw.get("is_published"))
+        when = raw.get("published_date_iso8601") or (raw.get("published_date") or {}).get("date")
+        return {
+            "slug": slug,
+            "title": text(raw.get("title")),
+            "body": text(raw.get("body")),
+            "summary": text(raw.get("summary")),
+            "author": text(raw.get("author")),
+            "status": "published" if published else "draft",
+            # A draft has a date on the platform too (when it was written): not a publication.
+            "published_at": canonical_time(when, f"{label} published date") if published else None,
+            "tags": sorted(str(tag) for tag in tags),
+            "image_url": raw.get("thumbnail_path") or None,
+        }
+
+    def from_canonical(self, canonical: dict[str, Any]) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "title": canonical.get("title") or canonical["slug"],
+            "url": post_url(canonical["slug"]),
+            "body": canonical.get("body") or "",
+            "summary": canonical.get("summary") or "",
+            "author": canonical.get("author") or "",
+            "tags": list(canonical.get("tags") or []),
+            "is_published": canonical.get("status") == "published",
+            "thumbnail_path": canonical.get("image_url") or "",
+        }
+        published = rfc2822(canonical.get("published_at"))
+        if published:
+            payload["published_date"] = published
+        return payload
