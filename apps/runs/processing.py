@@ -21,11 +21,20 @@ from django.utils import timezone
 from apps.runs import batches, cleansing, mapping, validation
 from apps.runs.choices import Action, BatchStatus, JournalOp, MapStatus
 from apps.runs.models import EntityBatch, JournalEntry, RecordMap, RecordOutcome
+from apps.runs.planning import TREE_ENTITIES
 from apps.runs.references import Resolver
 from apps.stores.connectors.base import Connector, RecordInvalid, WriteItem, WriteResult
 from apps.stores.connectors.canonical import NATURAL_KEY, content_hash
 
-DUPLICATE_STATUSES = {400, 409}
+# Statuses a platform answers a duplicate with (WooCommerce 400 product_invalid_sku /
+# registration-error-email-exists, BigCommerce 409 and 422 for customers): the engine looks the
+# record up by its natural key before calling it a failure.
+DUPLICATE_STATUSES = {400, 409, 422}
+PATH_SEPARATOR = " > "
+
+
+def _maybe_duplicate(result: WriteResult) -> bool:
+    return bool(result.extra.get("duplicate")) or result.status in DUPLICATE_STATUSES
 
 
 class LeaseLost(Exception):
@@ -100,6 +109,19 @@ def normalise(
     return list(items.values())
 
 
+def _levels(items: list[Item]) -> list[list[Item]]:
+    """Items grouped by depth in their tree (the path's separators), roots first."""
+    by_depth: dict[int, list[Item]] = {}
+    for item in items:
+        by_depth.setdefault(item.natural_key.count(PATH_SEPARATOR), []).append(item)
+    return [by_depth[depth] for depth in sorted(by_depth)]
+
+
+def _only(level: list[Item], group: list[Item]) -> list[Item]:
+    members = {id(item) for item in level}
+    return [item for item in group if id(item) in members]
+
+
 def _id_order(source_id: str) -> tuple[int, int | str]:
     return (0, int(source_id)) if source_id.isdigit() else (1, source_id)
 
@@ -172,9 +194,24 @@ class BatchProcessor:
                 updates.append(item)
 
         writing = [*creates, *pending, *updates]
-        self._resolve(writing)
+        resolver = Resolver(self.project_id, self.entity, [i.canonical for i in writing])
+        if self.entity in TREE_ENTITIES:
+            # A child's parent must exist on the target before the child is written: write
+            # level by level and teach the resolver each level's new target ids.
+            for level in _levels(writing):
+                self._resolve(level, resolver)
+                self._write(*(_only(level, group) for group in (creates, pending, updates)))
+                for item in level:
+                    if item.target_id and item.action in (Action.CREATED, Action.UPDATED):
+                        resolver.learn(self.entity, item.source_id, item.target_id)
+        else:
+            self._resolve(writing, resolver)
+            self._write(creates, pending, updates)
+        return items + gone
+
+    def _write(self, creates: list[Item], pending: list[Item], updates: list[Item]) -> None:
         creates, pending, updates = (
-            [i for i in group if not i.action] for group in (creates, pending, updates)
+            [i for i in g if not i.action] for g in (creates, pending, updates)
         )
         # Earlier attempts may have created these: look before creating again.
         for item in pending:
@@ -183,10 +220,8 @@ class BatchProcessor:
                 creates.append(item)
             else:
                 self._adopt(item, found, created_by_us=True)
-
         recreate = self._update(updates)
         self._create(creates + recreate)
-        return items + gone
 
     def _exclude_duplicates(self, items: list[Item]) -> None:
         """A second source record with the same natural key is excluded (documented, not
@@ -213,10 +248,7 @@ class BatchProcessor:
             else:
                 owners[item.natural_key].add(item.source_id)
 
-    def _resolve(self, items: list[Item]) -> None:
-        if not items:
-            return
-        resolver = Resolver(self.project_id, self.entity, [i.canonical for i in items])
+    def _resolve(self, items: list[Item], resolver: Resolver) -> None:
         for item in items:
             try:
                 item.resolved, missing = resolver.resolve(item.canonical)
@@ -284,7 +316,7 @@ class BatchProcessor:
                     item.target_hash = self._target_hash(result.record)
                     item.journal = (JournalOp.CREATED, None)
                     item.finish(Action.CREATED)
-                elif result.status in DUPLICATE_STATUSES and item.natural_key:
+                elif _maybe_duplicate(result) and item.natural_key:
                     self._adopt_duplicate(item, result)
                 else:
                     item.keep_pending = result.retryable

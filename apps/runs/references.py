@@ -56,6 +56,10 @@ class Resolver:
                 ).values_list("source_id", "target_id")
             )
 
+    def learn(self, entity: str, source_id: str, target_id: str) -> None:
+        """A mapping made in this batch, before it is committed (a tree's parents)."""
+        self.maps.setdefault(entity, {})[source_id] = target_id
+
     def resolve(self, record: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """The record with target ids, and what could not be resolved. Raises LookupError when
         a required reference is missing."""

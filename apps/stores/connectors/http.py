@@ -142,6 +142,9 @@ def error_message(response: httpx.Response) -> str:
         body = response.json()
     except ValueError:
         return response.reason_phrase or "error"
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        # BigCommerce v2 answers errors as a bare array of {status, message}.
+        return "; ".join(str(item.get("message", item)) for item in body)
     if isinstance(body, dict):
         if "message" in body:
             return str(body["message"])
