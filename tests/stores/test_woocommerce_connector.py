@@ -276,8 +276,8 @@ def test_wrong_credentials_fail_loudly_without_revealing_the_secret(transport):
 
 def test_other_entities_are_refused_clearly(transport):
     _, connector = connect("entities", transport)
-    with pytest.raises(ConnectorError, match="does not handle 'customers'"):
-        connector.read_page("customers", None, 10)
+    with pytest.raises(ConnectorError, match="does not handle 'coupons'"):
+        connector.read_page("coupons", None, 10)
 
 
 # --- mapping without HTTP ----------------------------------------------------------------------
@@ -313,14 +313,63 @@ def test_to_canonical_maps_a_simple_product(mapper):
     assert mapper.to_canonical("products", raw_product()) == {
         "sku": "MUG",
         "name": "Mug",
+        "slug": "",
         "description": "<p>Stoneware</p>",
         "status": "draft",
         "price": "12.50",
         "sale_price": None,
         "stock": 4,
         "weight": "0.40",
+        "categories": [],
+        "brand": None,
+        "images": [],
+        "custom_fields": [{"name": "Glaze", "value": "Matte"}],
         "options": [],
         "variants": [],
+    }
+
+
+def test_to_canonical_maps_terms_images_and_descriptive_attributes(mapper):
+    canonical = mapper.to_canonical(
+        "products",
+        raw_product(
+            slug="mug",
+            categories=[{"id": 20, "name": "A"}, {"id": 3, "name": "B"}],
+            brands=[{"id": 7, "name": "Kestrel"}],
+            images=[
+                {"id": 1, "src": "https://img/1.jpg", "alt": "front"},
+                {"id": 2, "src": "https://img/2.jpg", "alt": ""},
+            ],
+            attributes=[
+                {"name": "Glaze", "variation": False, "options": ["Matte", "Gloss"]},
+                {"name": "Size", "variation": True, "options": ["S"]},
+            ],
+        ),
+    )
+    assert canonical["slug"] == "mug"
+    assert canonical["categories"] == ["20", "3"]  # sorted as strings, as the engine sorts refs
+    assert canonical["brand"] == "7"
+    assert canonical["images"] == [
+        {"url": "https://img/1.jpg", "alt": "front", "position": 0},
+        {"url": "https://img/2.jpg", "alt": "", "position": 1},
+    ]
+    assert canonical["custom_fields"] == [
+        {"name": "Glaze", "value": "Gloss"},
+        {"name": "Glaze", "value": "Matte"},
+    ]
+    payload = mapper.from_canonical("products", canonical)
+    assert payload["categories"] == [{"id": 20}, {"id": 3}]
+    assert payload["brands"] == [{"id": 7}]
+    assert payload["images"] == [
+        {"src": "https://img/1.jpg", "alt": "front"},
+        {"src": "https://img/2.jpg", "alt": ""},
+    ]
+    assert payload["attributes"][-1] == {
+        "name": "Glaze",
+        "position": 1,
+        "visible": True,
+        "variation": False,
+        "options": ["Gloss", "Matte"],
     }
 
 

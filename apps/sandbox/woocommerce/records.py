@@ -9,6 +9,7 @@ the views and the demo seeder both build records through these functions, so sha
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +35,15 @@ class Site:
 def wp_date(moment: datetime) -> str:
     # WordPress answers seconds, no offset; sandbox sites run on UTC so local = GMT.
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+_BARE_AMPERSAND = re.compile(r"&(?!#\d+;|#x[0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)")
+
+
+def specialchars(value: str) -> str:
+    """_wp_specialchars() without double encoding: what WordPress stores (and the REST API
+    answers) for a term name, so "Harbor & Pine" reads back as "Harbor &amp; Pine"."""
+    return _BARE_AMPERSAND.sub("&amp;", value).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -102,7 +112,7 @@ def _meta(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _apply_common(data: dict[str, Any], fields: dict[str, Any], now: str, take_id: TakeId) -> None:
     for name, value in fields.items():
-        if name in ("categories", "tags"):
+        if name in ("categories", "brands", "tags"):
             data[name] = [
                 {"id": t["id"], "name": t.get("name", ""), "slug": t.get("slug", "")} for t in value
             ]
@@ -175,6 +185,7 @@ def new_product(
         "purchase_note": "",
         "parent_id": 0,
         "categories": [],
+        "brands": [],
         "tags": [],
         "images": [],
         "attributes": [],

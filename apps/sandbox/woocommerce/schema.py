@@ -239,6 +239,8 @@ PRODUCT_SPEC: dict[str, FieldCheck] = {
     "reviews_allowed": _boolean,
     "purchase_note": _string,
     "categories": _list_of(_TERM, _needs_id),
+    # WooCommerce 9.6+ core brands (taxonomy product_brand), assigned like categories.
+    "brands": _list_of(_TERM, _needs_id),
     "tags": _list_of(_TERM, _needs_id),
     "images": _list_of(_IMAGE, _needs_id_or_src),
     "attributes": _list_of(_ATTRIBUTE, _needs_id_or_name),
@@ -275,3 +277,103 @@ def check_id(value: Any) -> int | None:
     if result is _MISSING or result <= 0:
         return None
     return result
+
+
+# --- building blocks for the other resources' specs ------------------------------------------
+
+STRING = _string
+INTEGER = _integer
+NULLABLE_INTEGER = _nullable_integer
+BOOLEAN = _boolean
+enum = _enum
+list_of = _list_of
+obj = _object
+META = _META
+IMAGE = _IMAGE
+needs_key = _needs_key
+TERM_DISPLAYS = ("default", "products", "subcategories", "both")
+# is_email(), roughly: something@domain.tld without spaces.
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_MONEY = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def is_email(value: str) -> bool:
+    return bool(_EMAIL.match(value))
+
+
+def email(c: Checker, p: str, v: Any) -> Any:
+    """An email argument (format: email): sanitized (trimmed), then checked."""
+    value = c.string(p, v)
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if not is_email(value):
+        return c.fail(p, "Invalid email address.")
+    return value
+
+
+def optional_email(c: Checker, p: str, v: Any) -> Any:
+    """An address's email: empty is allowed (guest orders without one), otherwise checked."""
+    value = c.string(p, v)
+    if not isinstance(value, str) or not value.strip():
+        return value if not isinstance(value, str) else ""
+    return email(c, p, value)
+
+
+def money(c: Checker, p: str, v: Any) -> Any:
+    """A money argument: a string holding a decimal number ("12.50")."""
+    value = c.string(p, v)
+    if not isinstance(value, str):
+        return value
+    if value.strip() == "":
+        return ""
+    if not _MONEY.match(value.strip()):
+        return c.fail(p, f"{p} is not a decimal number.")
+    return value.strip()
+
+
+def date(c: Checker, p: str, v: Any) -> Any:
+    """A date-time argument as rest_parse_date() reads it; None clears it."""
+    if v is None:
+        return None
+    value = c.string(p, v)
+    if not isinstance(value, str):
+        return value
+    if not re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}", value.strip()):
+        return c.fail(p, f"{p} is not a valid date.")
+    return value.strip()
+
+
+def raw_text(c: Checker, p: str, v: Any) -> Any:
+    """WordPress's title / content / excerpt: a string, or an object with `raw`."""
+    if isinstance(v, dict):
+        v = v.get("raw", "")
+    return c.string(p, v)
+
+
+def id_array(c: Checker, p: str, v: Any) -> Any:
+    items = c.array(p, v)
+    if items is _MISSING:
+        return _MISSING
+    return [c.integer(f"{p}[{i}]", item) for i, item in enumerate(items)]
+
+
+def string_array(c: Checker, p: str, v: Any) -> Any:
+    return _string_list(c, p, v)
+
+
+_ADDRESS = {
+    "first_name": _string,
+    "last_name": _string,
+    "company": _string,
+    "address_1": _string,
+    "address_2": _string,
+    "city": _string,
+    "state": _string,
+    "postcode": _string,
+    "country": _string,
+    "phone": _string,
+}
+BILLING = {**_ADDRESS, "email": optional_email}
+SHIPPING = dict(_ADDRESS)
+ADDRESS_FIELDS = tuple(_ADDRESS)

@@ -1,5 +1,9 @@
 """Writes to a WooCommerce sandbox: products, variations, batches, and bulk seeding.
 
+Products name their categories and brands by id; unknown ids are dropped and each term's
+`count` follows the writes (product_terms.py). Other resources live in terms.py,
+customers.py, orders.py and wordpress.py.
+
 Each write method takes a list of items and answers one result per item (the record, or a
 WCError), so single endpoints and batch endpoints share one path. Every item fails alone:
 checks run first for the whole list (one query for all SKUs, one id allocation), rows are
@@ -28,6 +32,7 @@ from apps.sandbox.woocommerce.errors import (
     item_error,
     too_many_items,
 )
+from apps.sandbox.woocommerce.product_terms import adjust_counts, resolve_product_terms
 
 PRODUCT = "product"
 VARIATION = "variation"
@@ -257,13 +262,18 @@ class WooStore:
         with transaction.atomic():
             checked, pending = self._claim_skus(checked, results)
             self._unique_slugs(checked)
+            resolve_product_terms(self.sandbox, (f for _, f in checked))
             pool = IdPool(self.sandbox, sum(_ids_needed(f, creating=True) for _, f in checked))
             rows = []
             for _, fields in checked:
                 data = records.new_product(self.site, pool.take(), fields, self.now, pool.take)
                 rows.append(self._row(PRODUCT, data, None))
+            created = []
             for (index, _), row, failure in zip(checked, rows, self._insert(rows), strict=True):
                 results[index] = duplicate_sku(self._dup_holder(row.sku)) if failure else row.data
+                if not failure:
+                    created.append((None, row.data))
+            adjust_counts(self.sandbox, created)
         return self._settle(results, pending)
 
     def create_variations(self, parent: SandboxObject, payloads: list[Any]) -> list[Result]:
@@ -308,9 +318,13 @@ class WooStore:
                     results[index] = invalid_id(resource, 400)
             checked = [(i, f) for i, f in checked if ids[i] in rows]
             checked, _ = self._claim_skus(checked, results, owners=ids)
+            if resource == PRODUCT:
+                resolve_product_terms(self.sandbox, (f for _, f in checked))
             pool = IdPool(self.sandbox, sum(_ids_needed(f, creating=False) for _, f in checked))
+            before = {}
             for index, fields in checked:
                 row = rows[ids[index]]
+                before.setdefault(row.object_id, row.data)
                 if resource == PRODUCT:
                     row.data = records.update_product(
                         self.site, row.data, fields, self.now, pool.take
@@ -334,6 +348,11 @@ class WooStore:
                     results[index] = row.data
             if parent is not None and touched:
                 self._refresh_parents([parent])
+            if resource == PRODUCT:
+                adjust_counts(
+                    self.sandbox,
+                    [(before[r.object_id], r.data) for r in touched if not failures[r.object_id]],
+                )
         return results  # type: ignore[return-value]
 
     def update_products(self, payloads: list[Any]) -> list[Result]:
@@ -365,6 +384,7 @@ class WooStore:
                 # Deleting a variable product deletes its variations with it.
                 children = self._objects(VARIATION).filter(parent_id__in=gone)
                 children.delete()
+                adjust_counts(self.sandbox, [(rows[oid].data, None) for oid in gone])
             if gone:
                 self._objects(resource).filter(object_id__in=gone).delete()
             if gone and parent is not None:
@@ -405,6 +425,7 @@ class WooStore:
                 if not any(c.get("sku") in held for c in [fields, *children])
             ]
             self._unique_slugs([(0, fields) for fields, _ in wanted])
+            resolve_product_terms(self.sandbox, (fields for fields, _ in wanted))
             expected = sum(
                 _ids_needed(fields, creating=True)
                 + sum(_ids_needed(c, creating=True) for c in children)
@@ -422,6 +443,7 @@ class WooStore:
                 rows.append(self._row(PRODUCT, data, None))
                 rows.extend(self._row(VARIATION, v, data["id"]) for v in variations)
             SandboxObject.objects.bulk_create(rows, batch_size=500)
+            adjust_counts(self.sandbox, [(None, r.data) for r in rows if r.resource == PRODUCT])
         return len(wanted)
 
     # --- batches ---------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""HTTP endpoints of the WooCommerce sandbox (wc/v3 products and variations).
+"""HTTP endpoints of the WooCommerce sandbox (wc/v3 products, variations, categories, brands,
+customers, orders).
 
 Plain Django views answering JSON exactly as WooCommerce does; the record logic lives in
-store.py, the collection queries in listing.py. Creates, updates and deletes go through the same
-list-of-items path as the batch endpoints.
+store.py (products) and the resource modules, the collection queries in listing.py. Creates,
+updates and deletes go through the same list-of-items path as the batch endpoints.
 """
 
 from __future__ import annotations
@@ -17,9 +18,20 @@ from django.views.decorators.csrf import csrf_exempt
 
 from apps.sandbox.models import SandboxStore
 from apps.sandbox.woocommerce.auth import authenticate, find_store
+from apps.sandbox.woocommerce.customers import CUSTOMER_LIST, CustomerStore
 from apps.sandbox.woocommerce.errors import WCError, invalid_json, no_route
-from apps.sandbox.woocommerce.listing import Listing, parse_query, run_query
+from apps.sandbox.woocommerce.listing import (
+    Listing,
+    ListSpec,
+    filtered,
+    page_of,
+    parse_query,
+    run_query,
+)
+from apps.sandbox.woocommerce.orders import ORDER_LIST, OrderStore
+from apps.sandbox.woocommerce.resources import ResourceStore
 from apps.sandbox.woocommerce.store import PRODUCT, VARIATION, WooStore
+from apps.sandbox.woocommerce.terms import BRAND, CATEGORY, TERM_LIST, TermStore
 
 Handler = Callable[..., HttpResponse]
 
@@ -73,8 +85,14 @@ def _one(results: list[Any]) -> dict[str, Any]:
     return result
 
 
-def _listing_response(request: HttpRequest, listing: Listing) -> JsonResponse:
-    response = JsonResponse(listing.items, safe=False)
+def _forced(request: HttpRequest) -> bool:
+    return request.GET.get("force", "").lower() in ("true", "1")
+
+
+def _listing_response(
+    request: HttpRequest, listing: Listing, items: list[Any] | None = None
+) -> JsonResponse:
+    response = JsonResponse(listing.items if items is None else items, safe=False)
     response["X-WP-Total"] = str(listing.total)
     response["X-WP-TotalPages"] = str(listing.pages)
     page, links = listing.query.page, []
@@ -146,6 +164,47 @@ def variations_batch(request: HttpRequest, store: SandboxStore, product_id: int)
     woo = WooStore(store)
     parent = woo.product_row(product_id)
     return JsonResponse(woo.batch(_body(request), parent=parent))
+
+
+# --- categories, brands, customers, orders -----------------------------------------------------
+
+Factory = Callable[[SandboxStore], ResourceStore]
+
+
+def resource_views(resource: str, factory: Factory, spec: ListSpec) -> tuple[Handler, ...]:
+    """(collection, item, batch) views of one resource."""
+
+    @endpoint(COLLECTION_ACTIONS)
+    def collection(request: HttpRequest, store: SandboxStore) -> HttpResponse:
+        if request.method == "GET":
+            query = parse_query(request.GET, spec)
+            return _listing_response(request, page_of(filtered(store, [resource], query), query))
+        return JsonResponse(_one(factory(store).create([_payload(request)])), status=201)
+
+    @endpoint(ITEM_ACTIONS)
+    def item(request: HttpRequest, store: SandboxStore, object_id: int) -> HttpResponse:
+        writer = factory(store)
+        if request.method == "GET":
+            return JsonResponse(writer.get(object_id))
+        if request.method == "DELETE":
+            return JsonResponse(_one(writer.delete([object_id], force=_forced(request))))
+        return JsonResponse(_one(writer.update([{**_payload(request), "id": object_id}])))
+
+    @endpoint(BATCH_ACTIONS)
+    def batch(request: HttpRequest, store: SandboxStore) -> HttpResponse:
+        return JsonResponse(factory(store).batch(_body(request)))
+
+    return collection, item, batch
+
+
+categories, category, categories_batch = resource_views(
+    CATEGORY, lambda store: TermStore(store, CATEGORY), TERM_LIST
+)
+brands, brand, brands_batch = resource_views(
+    BRAND, lambda store: TermStore(store, BRAND), TERM_LIST
+)
+customers, customer, customers_batch = resource_views("customer", CustomerStore, CUSTOMER_LIST)
+orders, order, orders_batch = resource_views("order", OrderStore, ORDER_LIST)
 
 
 @csrf_exempt
