@@ -167,7 +167,11 @@ class RecordOutcome(models.Model):
                 fields=["run", "entity", "source_id"], name="outcome_unique_record"
             )
         ]
-        indexes = [models.Index(fields=["run", "action", "entity"])]
+        indexes = [
+            models.Index(fields=["run", "action", "entity"]),
+            # References to excluded duplicates are resolved through their outcomes.
+            models.Index(fields=["entity", "source_id"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.entity} {self.source_id}: {self.action}"

@@ -58,6 +58,8 @@ class Item:
     resolved: dict[str, Any] | None = None
     resolved_digest: str = ""
     notes: list[str] = field(default_factory=list)
+    # For an excluded duplicate: the source record that keeps the natural key.
+    keeper: str = ""
 
     def finish(self, action: str, reason: str = "") -> None:
         self.action = action
@@ -241,6 +243,7 @@ class BatchProcessor:
             others = owners.setdefault(item.natural_key, set()) - {item.source_id}
             if others:
                 first = min(others, key=_id_order)
+                item.keeper = first
                 item.finish(
                     Action.SKIPPED,
                     f"excluded: same {key_field} {item.natural_key!r} as source record {first}",
@@ -390,6 +393,24 @@ class BatchProcessor:
         return gone
 
     # --- committing ----------------------------------------------------------------------
+    def _point_exclusions_at_keepers(self, items: list[Item]) -> None:
+        """An excluded record's outcome names the target record that stands for it, so records
+        referring to the duplicate (an order of a duplicate customer) attach to the keeper."""
+        excluded = [i for i in items if i.keeper]
+        if not excluded:
+            return
+        known = {i.source_id: i.target_id for i in items if i.target_id}
+        missing = {i.keeper for i in excluded} - set(known)
+        known.update(
+            RecordMap.objects.filter(
+                project_id=self.project_id, entity=self.entity, source_id__in=missing
+            )
+            .exclude(target_id="")
+            .values_list("source_id", "target_id")
+        )
+        for item in excluded:
+            item.target_id = known.get(item.keeper, "")
+
     def commit(self, items: list[Item]) -> dict[str, int]:
         """Write outcomes, journal, RecordMap and the batch's counters in one transaction,
         only if this worker still holds the lease."""
@@ -452,6 +473,7 @@ class BatchProcessor:
                     source_id__in=refused,
                     status=MapStatus.PENDING,
                 ).delete()
+            self._point_exclusions_at_keepers(items)
             JournalEntry.objects.bulk_create(
                 [
                     JournalEntry(

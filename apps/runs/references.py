@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from apps.runs.choices import MapStatus
-from apps.runs.models import RecordMap
+from apps.runs.choices import Action, MapStatus
+from apps.runs.models import RecordMap, RecordOutcome
 from apps.stores.connectors.canonical import REFERENCES
 
 # A reference whose record is not on the target fails the record (instead of being dropped)
@@ -47,7 +47,7 @@ class Resolver:
         self.entity = entity
         self.maps: dict[str, dict[str, str]] = {}
         for target_entity, ids in source_ids(entity, records).items():
-            self.maps[target_entity] = dict(
+            known = dict(
                 RecordMap.objects.filter(
                     project_id=project_id,
                     entity=target_entity,
@@ -55,6 +55,21 @@ class Resolver:
                     status=MapStatus.SYNCED,
                 ).values_list("source_id", "target_id")
             )
+            # A duplicate that was excluded stands for the record that kept its key.
+            excluded = ids - set(known)
+            if excluded:
+                known.update(
+                    RecordOutcome.objects.filter(
+                        run__project_id=project_id,
+                        entity=target_entity,
+                        source_id__in=excluded,
+                        action=Action.SKIPPED,
+                    )
+                    .exclude(target_id="")
+                    .order_by("id")
+                    .values_list("source_id", "target_id")
+                )
+            self.maps[target_entity] = known
 
     def learn(self, entity: str, source_id: str, target_id: str) -> None:
         """A mapping made in this batch, before it is committed (a tree's parents)."""

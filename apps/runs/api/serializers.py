@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from rest_framework import serializers
 
-from apps.projects.api.common import NamedChoiceField
+from apps.projects.api.common import BoundedPrimaryKeyRelatedField, NamedChoiceField
+from apps.runs import metrics
 from apps.runs.choices import SUPPORTED_KINDS, BatchStatus, RunKind, RunStatus
 from apps.runs.models import EntityBatch, RecordOutcome, Run
 from apps.runs.services import EntityProgress
@@ -13,12 +15,43 @@ _KINDS = ", ".join(RunKind.values)
 _SUPPORTED = ", ".join(str(kind) for kind in SUPPORTED_KINDS)
 
 
+_OVERRIDE_HELP = (
+    "Start even if the run's Entity Points estimate takes the project past its points budget "
+    "(project admins only; audited)."
+)
+
+
 class RunStartSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
         choices=RunKind.choices,
         help_text=f"What to run. Available today: {_SUPPORTED}.",
         error_messages={"invalid_choice": f'"{{input}}" is not a run kind; use one of {_KINDS}.'},
     )
+    override_budget = serializers.BooleanField(default=False, help_text=_OVERRIDE_HELP)
+    parent = BoundedPrimaryKeyRelatedField(
+        queryset=Run.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text=(
+            "For retry_failed: the partially failed run of this project whose failed records "
+            "to retry (default: the latest one)."
+        ),
+    )
+
+    def __init__(self, *args: Any, project: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only this project's runs can be a parent; any other id answers "does not exist".
+        if project is not None:
+            self.fields["parent"].queryset = project.runs.all()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("parent") is not None and attrs["kind"] != RunKind.RETRY_FAILED:
+            raise serializers.ValidationError({"parent": "A parent run is only for retry_failed."})
+        return attrs
+
+
+class RetryFailedSerializer(serializers.Serializer):
+    override_budget = serializers.BooleanField(default=False, help_text=_OVERRIDE_HELP)
 
 
 class ProgressCountsSerializer(serializers.Serializer):
@@ -57,6 +90,8 @@ class RunSummarySerializer(serializers.ModelSerializer):
             "since",
             "until",
             "error",
+            "points_estimate",
+            "budget_override",
             "created_by",
             "created_at",
             "started_at",
@@ -72,15 +107,112 @@ def combined_progress(progress: list[EntityProgress]) -> EntityProgress:
     return EntityProgress(entity="", **sums)
 
 
+class StageSerializer(serializers.Serializer):
+    number = serializers.IntegerField(help_text="1-based, in dependency order.")
+    entities = serializers.ListField(child=serializers.CharField())
+    state = serializers.ChoiceField(
+        choices=[metrics.StageState.DONE, metrics.StageState.RUNNING, metrics.StageState.WAITING]
+    )
+
+
+class QuotaSerializer(serializers.Serializer):
+    requests = serializers.IntegerField()
+    window_ms = serializers.FloatField()
+
+
+class EtaSerializer(serializers.Serializer):
+    seconds = serializers.IntegerField(help_text="Seconds until the run is expected to finish.")
+    finishes_at = serializers.DateTimeField()
+    basis = serializers.ChoiceField(
+        choices=[
+            metrics.EtaBasis.QUOTA,
+            metrics.EtaBasis.OBSERVED_REQUESTS,
+            metrics.EtaBasis.OBSERVED_RECORDS,
+        ],
+        help_text=(
+            "quota: the target's request quota known to the shared rate limiter; "
+            "observed_requests: this run's request rate so far; observed_records: no target "
+            "requests yet, this run's record rate so far."
+        ),
+    )
+    remaining_records = serializers.IntegerField()
+    requests_per_record = serializers.FloatField(
+        help_text="Target requests per record read, over the finished batches."
+    )
+    rate = serializers.FloatField(
+        help_text="Requests per second (records per second for observed_records)."
+    )
+    quota = QuotaSerializer(allow_null=True)
+    description = serializers.CharField()
+
+
+class ThroughputBucketSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    records = serializers.IntegerField(help_text="Records read by batches that ended here.")
+
+
+class ThroughputSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    bucket_seconds = serializers.IntegerField()
+    total = serializers.IntegerField()
+    peak = serializers.IntegerField()
+    buckets = ThroughputBucketSerializer(many=True)
+
+
 class RunDetailSerializer(RunSummarySerializer):
-    """A run with its per-entity progress; the view sets `progress` from entity_progress()."""
+    """A run with its per-entity progress and figures; the view sets `progress`, `totals`,
+    `stages`, `entity_points`, `eta` and `throughput` (apps.runs.api.views.detail)."""
 
     entities = EntityProgressSerializer(many=True, read_only=True, source="progress")
     totals = ProgressCountsSerializer(read_only=True)
+    entity_points = serializers.DictField(
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="Entity Points per entity, estimated at planning.",
+    )
+    stages = StageSerializer(
+        many=True,
+        read_only=True,
+        help_text="The plan's stages in dependency order; one runs at a time.",
+    )
+    eta = EtaSerializer(
+        read_only=True, allow_null=True, help_text="Null when unknown or the run has ended."
+    )
+    throughput = ThroughputSerializer(
+        read_only=True, allow_null=True, help_text="Null before the run has started."
+    )
 
     class Meta(RunSummarySerializer.Meta):
-        fields = [*RunSummarySerializer.Meta.fields, "entities", "totals"]
+        fields = [
+            *RunSummarySerializer.Meta.fields,
+            "entities",
+            "totals",
+            "entity_points",
+            "stages",
+            "eta",
+            "throughput",
+        ]
         read_only_fields = fields
+
+
+class ErrorGroupSerializer(serializers.Serializer):
+    entity = serializers.CharField()
+    error = serializers.CharField(
+        source="key",
+        help_text="The group key: the reason with values and numbers blanked. Pass it as "
+        "?error= to the failures list.",
+    )
+    count = serializers.IntegerField()
+
+
+class ErrorGroupsSerializer(serializers.Serializer):
+    groups = ErrorGroupSerializer(many=True, help_text="The largest groups first (at most 20).")
+    sampled = serializers.BooleanField(
+        help_text="True when the run has more failures than were counted: the counts are of "
+        "the newest ones."
+    )
 
 
 class FailureSerializer(serializers.ModelSerializer):
@@ -117,8 +249,11 @@ class BatchSerializer(serializers.ModelSerializer):
             "unchanged",
             "skipped",
             "failed",
+            "requests",
             "error",
+            "lease_owner",
             "lease_expires_at",
+            "queued_at",
             "started_at",
             "finished_at",
         ]

@@ -8,4 +8,10 @@ urlpatterns = [
     path("runs/<int:pk>/cancel/", views.RunCancelView.as_view(), name="run-cancel"),
     path("runs/<int:pk>/failures/", views.RunFailuresView.as_view(), name="run-failures"),
     path("runs/<int:pk>/batches/", views.RunBatchesView.as_view(), name="run-batches"),
+    path("runs/<int:pk>/errors/", views.RunErrorGroupsView.as_view(), name="run-errors"),
+    path(
+        "runs/<int:pk>/retry-failed/",
+        views.RunRetryFailedView.as_view(),
+        name="run-retry-failed",
+    ),
 ]
