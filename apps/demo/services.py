@@ -13,9 +13,10 @@ from django.db import transaction
 from apps.core.roles import Role
 from apps.projects.models import Membership, Project
 from apps.projects.services import create_project
-from apps.sandbox.demo_catalog import seed_woocommerce
+from apps.sandbox.demo_catalog import seed_store
 from apps.sandbox.models import Flavor, SandboxStore
 from apps.sandbox.services import create_sandbox_store, sandbox_base_url
+from apps.stores.connectors.canonical import ENTITIES
 from apps.stores.models import Platform, Store
 from apps.stores.services import create_store
 
@@ -58,7 +59,7 @@ def _sandbox_store(user, *, slug: str, name: str, flavor: str, platform: str, qu
 
 
 @transaction.atomic
-def load_demo(*, products: int = 500, quota_per_30s: int = 450) -> Demo:
+def load_demo(*, products: int = 500, quota_per_30s: int = 900) -> Demo:
     password = _demo_password()
     user, created = get_user_model().objects.get_or_create(
         username=DEMO_USERNAME, defaults={"email": "demo@example.com", "is_staff": True}
@@ -86,9 +87,21 @@ def load_demo(*, products: int = 500, quota_per_30s: int = 450) -> Demo:
         )
         sandbox = SandboxStore.objects.get(slug=SOURCE_SLUG)
         if not sandbox.records.filter(resource="product").exists():
-            seed_woocommerce(sandbox, products)
+            seed_store(
+                sandbox,
+                products,
+                categories=True,
+                brands=True,
+                customers=products // 2,
+                orders=products,
+                posts=max(1, products // 20),
+            )
         project = create_project(
-            user=user, name=PROJECT_NAME, source_store=source, target_store=target
+            user=user,
+            name=PROJECT_NAME,
+            source_store=source,
+            target_store=target,
+            entities=list(ENTITIES),
         )
     Membership.objects.get_or_create(project=project, user=user, defaults={"role": Role.ADMIN})
     count = SandboxStore.objects.get(slug=SOURCE_SLUG).records.filter(resource="product").count()

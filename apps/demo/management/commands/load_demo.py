@@ -12,14 +12,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--products", type=int, default=500)
         parser.add_argument(
-            "--quota", type=int, default=450, help="Target sandbox requests per 30 s window."
+            "--quota", type=int, default=900, help="Target sandbox requests per 30 s window."
         )
         parser.add_argument("--no-run", action="store_true", help="Do not start a full run.")
 
     def handle(self, *args, **options):
         demo = load_demo(products=options["products"], quota_per_30s=options["quota"])
         self.stdout.write(f"Demo project #{demo.project.pk}: {demo.project.name}")
-        self.stdout.write(f"Source catalog: {demo.products} products")
+        self.stdout.write(
+            f"Source store: {demo.products} products, with categories, brands, customers, orders and posts"
+        )
         if not options["no_run"]:
             try:
                 run = start_run(demo.project, kind=RunKind.FULL, user=None)
