@@ -20,7 +20,8 @@ class Command(BaseCommand):
         demo = load_demo(products=options["products"], quota_per_30s=options["quota"])
         self.stdout.write(f"Demo project #{demo.project.pk}: {demo.project.name}")
         self.stdout.write(
-            f"Source store: {demo.products} products, with categories, brands, customers, orders and posts"
+            f"Source store: {demo.products} products, with categories, brands, customers, "
+            "orders and blog posts"
         )
         if not options["no_run"]:
             try:
