@@ -168,6 +168,8 @@ CELERY_BEAT_SCHEDULE = {
 PUBLIC_URL = env_str("MIGRATOR_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 HTTP_TIMEOUT_SECONDS = env_float("MIGRATOR_HTTP_TIMEOUT", 30.0, minimum=0.1)
 HTTP_MAX_ATTEMPTS = env_int("MIGRATOR_HTTP_MAX_ATTEMPTS", 5, minimum=1)
+# First retry's backoff ceiling in seconds; it doubles per attempt (full jitter, capped at 20 s).
+HTTP_BACKOFF_SECONDS = env_float("MIGRATOR_HTTP_BACKOFF", 0.5, minimum=0.0)
 SOURCE_PAGE_SIZE = env_int("MIGRATOR_SOURCE_PAGE_SIZE", 100, minimum=1)
 # The target stores' request budgets (apps/stores/ratelimit.py): "auto" shares one budget per
 # store through Redis when there is one, else each worker process keeps its own (a 429 is then

@@ -158,17 +158,18 @@ def target_quota(store: Any) -> Quota | None:
         limiter = ratelimit.limiter_for(store)
         known = getattr(limiter, "known_quota", None)
         value = known() if callable(known) else None
+        if value is None:
+            return None
+        requests, window_ms = (
+            (value.requests, value.window_ms) if isinstance(value, Quota) else tuple(value)
+        )
+        requests, window_ms = int(requests), float(window_ms)
     except Exception:
         logger.debug("No quota for store %s", getattr(store, "pk", None), exc_info=True)
         return None
-    if value is None:
+    if requests <= 0 or window_ms <= 0:
         return None
-    requests, window_ms = (
-        (value.requests, value.window_ms) if isinstance(value, Quota) else tuple(value)
-    )
-    if not requests or not window_ms or requests <= 0 or window_ms <= 0:
-        return None
-    return Quota(requests=int(requests), window_ms=float(window_ms))
+    return Quota(requests=requests, window_ms=window_ms)
 
 
 def _planned_total(run: Run) -> int:

@@ -117,6 +117,9 @@ class RecordMap(models.Model):
     target_id = models.CharField(max_length=64, blank=True)
     natural_key = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=10, choices=MapStatus.choices)
+    # When the record was marked pending: a target record with its key created after this is
+    # our own create whose answer was lost.
+    pending_since = models.DateTimeField(null=True, blank=True)
     source_hash = models.CharField(max_length=64, blank=True)
     canonical = models.JSONField(default=dict, blank=True)
     target_hash = models.CharField(max_length=64, blank=True)

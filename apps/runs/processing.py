@@ -13,6 +13,7 @@ The outcomes, journal, RecordMap rows and batch counters are then written in one
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -31,6 +32,8 @@ from apps.stores.connectors.canonical import NATURAL_KEY, content_hash
 # record up by its natural key before calling it a failure.
 DUPLICATE_STATUSES = {400, 409, 422}
 PATH_SEPARATOR = " > "
+# How far the platform's clock may lag ours when telling our own creates from older records.
+CLOCK_SKEW = timedelta(seconds=60)
 
 
 def _maybe_duplicate(result: WriteResult) -> bool:
@@ -60,6 +63,7 @@ class Item:
     notes: list[str] = field(default_factory=list)
     # For an excluded duplicate: the source record that keeps the natural key.
     keeper: str = ""
+    pending_since: datetime | None = None
 
     def finish(self, action: str, reason: str = "") -> None:
         self.action = action
@@ -186,6 +190,7 @@ class BatchProcessor:
             if record_map is None:
                 creates.append(item)
             elif record_map.status == MapStatus.PENDING or not record_map.target_id:
+                item.pending_since = record_map.pending_since
                 pending.append(item)
             elif record_map.source_hash == item.digest:
                 item.target_id = record_map.target_id
@@ -221,7 +226,7 @@ class BatchProcessor:
             if found is None:
                 creates.append(item)
             else:
-                self._adopt(item, found, created_by_us=True)
+                self._adopt(item, found, created_by_us=self._ours(item, found))
         recreate = self._update(updates)
         self._create(creates + recreate)
 
@@ -270,6 +275,9 @@ class BatchProcessor:
         """Commit the pending marks before any create is sent (the crash-safety point)."""
         if not items:
             return
+        now = timezone.now()
+        for item in items:
+            item.pending_since = now
         with transaction.atomic():
             RecordMap.objects.bulk_create(
                 [
@@ -279,13 +287,14 @@ class BatchProcessor:
                         source_id=item.source_id,
                         natural_key=item.natural_key,
                         status=MapStatus.PENDING,
+                        pending_since=now,
                         last_run=self.run,
                     )
                     for item in items
                 ],
                 update_conflicts=True,
                 unique_fields=["project", "entity", "source_id"],
-                update_fields=["status", "natural_key", "last_run"],
+                update_fields=["status", "natural_key", "last_run", "pending_since"],
             )
 
     def _chunks(self, items: list[Any]) -> list[list[Any]]:
@@ -330,10 +339,19 @@ class BatchProcessor:
         if found is None:
             item.finish(Action.FAILED, f"target refused the record: {result.error}")
             return
-        # Equal content means our own earlier create landed (the connection dropped after the
-        # commit); different content means the record was already on the target.
-        ours = self._target_hash(found) == item.resolved_digest
-        self._adopt(item, found, created_by_us=ours)
+        self._adopt(item, found, created_by_us=self._ours(item, found))
+
+    def _ours(self, item: Item, found: dict[str, Any]) -> bool:
+        """Whether a target record with the item's key is our own create whose answer was lost
+        (a dropped connection after the commit, a worker killed after the request): equal
+        content, or created after we marked the record pending. Anything else was already
+        there, and is journalled with its pre-image so a rollback restores, not deletes, it."""
+        if self._target_hash(found) == item.resolved_digest:
+            return True
+        created = self.target.created_at(self.entity, found)
+        if created is None or item.pending_since is None:
+            return False
+        return created >= item.pending_since - CLOCK_SKEW
 
     def _adopt(self, item: Item, found: dict[str, Any], *, created_by_us: bool) -> None:
         item.target_id = self.target.record_id(found)

@@ -130,6 +130,7 @@ def build_connector(store: Store, **options: Any) -> Connector:
         "transport": _transport,
         "timeout": settings.HTTP_TIMEOUT_SECONDS,
         "max_attempts": settings.HTTP_MAX_ATTEMPTS,
+        "backoff_base": settings.HTTP_BACKOFF_SECONDS,
         **options,
         **hooks,
     }

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from apps.core.errors import Conflict
 from apps.runs import batches
@@ -179,6 +181,12 @@ def test_record_already_on_target_is_adopted_with_its_pre_image(rehearsal):
             },
         )
         assert response.status_code in (200, 201), response.text
+    # The merchant made it last week, not in the seconds before the run.
+    last_week = timezone.now() - timedelta(days=7)
+    record = rehearsal.target.records.get(resource="product", sku=sku)
+    record.date_created = last_week
+    record.data["date_created"] = last_week.isoformat()
+    record.save()
 
     run = full_run(rehearsal)
 

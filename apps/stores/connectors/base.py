@@ -13,7 +13,29 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
+
+# Where platforms keep a record's creation time: WooCommerce *_gmt (naive UTC), WordPress
+# posts date_gmt, BigCommerce date_created (ISO 8601, or RFC 2822 in v2).
+_CREATED_KEYS = ("date_created_gmt", "date_gmt", "date_created")
+
+
+def parse_timestamp(value: Any, *, naive_is_utc: bool = True) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC) if naive_is_utc else None
+    return moment
 
 
 class ConnectorError(Exception):
@@ -99,6 +121,13 @@ class Connector(ABC):
     @abstractmethod
     def from_canonical(self, entity: str, canonical: dict[str, Any]) -> dict[str, Any]:
         """Canonical dict → this platform's write payload."""
+
+    def created_at(self, entity: str, raw: dict[str, Any]) -> datetime | None:
+        """When the platform created this record, if it says (None otherwise)."""
+        for key in _CREATED_KEYS:
+            if raw.get(key):
+                return parse_timestamp(raw[key])
+        return None
 
     @property
     def requests_sent(self) -> int:

@@ -17,7 +17,7 @@ brand    = {"name": str (natural key), "slug": str, "image_url": str | None}
 product  = {"sku": str (natural key; unique across products and variants), "name": str,
             "slug": str, "description": str, "status": "active" | "draft",
             "price": str, "sale_price": str | None, "stock": int | None (None: not tracked),
-            "weight": str | None,
+            "weight": str | None (decimal_text: "0.7", "2"),
             "categories": [ref, ...] (sorted), "brand": ref | None,
             "images": [{"url": str, "alt": str, "position": int}, ...] (by position),
             "custom_fields": [{"name": str, "value": str}, ...] (sorted by name, value),
@@ -86,6 +86,21 @@ def content_hash(canonical: dict[str, Any]) -> str:
     """A stable digest of a canonical record: equal content, equal hash, whatever key order."""
     encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def decimal_text(value: Any) -> str | None:
+    """A platform number as a plain decimal string without trailing zeros (1.5, 2, 0): the
+    canonical form of weights, so "0.70" and 0.7 are the same weight."""
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number") from None
+    if not amount.is_finite():
+        raise ValueError(f"{value!r} is not a number")
+    formatted = format(amount.normalize(), "f")
+    return "0" if formatted in ("-0", "0") else formatted
 
 
 def money(value: Any) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
@@ -30,20 +30,6 @@ def numeric_ids(ids: list[str]) -> list[str]:
 
 def text(value: Any) -> str:
     return "" if value is None else str(value)
-
-
-def decimal_text(value: Any) -> str | None:
-    """A platform number as a plain decimal string without trailing zeros (1.5, 2, 0)."""
-    if value is None or value == "":
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not a number") from None
-    if not amount.is_finite():
-        raise ValueError(f"{value!r} is not a number")
-    formatted = format(amount.normalize(), "f")
-    return "0" if formatted in ("-0", "0") else formatted
 
 
 def number(value: str | None) -> float | None:

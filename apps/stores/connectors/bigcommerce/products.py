@@ -26,7 +26,6 @@ from apps.stores.connectors.bigcommerce.common import (
     MAX_PAGE,
     Handler,
     chunks,
-    decimal_text,
     last_segment,
     number,
     numeric_ids,
@@ -35,7 +34,7 @@ from apps.stores.connectors.bigcommerce.common import (
     ref_id,
     require_targets,
 )
-from apps.stores.connectors.canonical import money
+from apps.stores.connectors.canonical import decimal_text, money
 
 PATH = "v3/catalog/products"
 INCLUDE = "variants,images,custom_fields"

@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from apps.stores.connectors.base import ConnectorError, RecordInvalid, WriteItem, WriteResult
+from apps.stores.connectors.canonical import decimal_text
 from apps.stores.connectors.woocommerce.common import (
     BATCH_LIMIT,
     answers,
@@ -212,12 +213,9 @@ def _weight(raw: dict[str, Any], who: str) -> str | None:
     if value is None or str(value).strip() == "":
         return None
     try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
+        return decimal_text(value)
+    except ValueError:
         raise RecordInvalid(f"{who}: weight {value!r} is not a number") from None
-    if not amount.is_finite():
-        raise RecordInvalid(f"{who}: weight {value!r} is not a number")
-    return str(value).strip()
 
 
 def _variant(variation: Any, who: str) -> dict[str, Any]:
