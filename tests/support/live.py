@@ -165,6 +165,8 @@ def gunicorn_server(
                 str(threads),
                 "--timeout",
                 "120",
+                "--access-logfile",
+                "-",
             ],
             env=process_env(MIGRATOR_PUBLIC_URL=url, **(extra_env or {})),
             stdout=log,
