@@ -31,9 +31,9 @@ class Project(models.Model):
     )
     entities = models.JSONField(default=default_entities)
     # Per entity and field: {"products": {"name": {"from": "title", "transforms": ["trim"]}}}.
-    # Merged over the platform pair's defaults (apps/runs/mapping.py).
+    # Merged over the platform pair's defaults (apps/projects/mapping.py).
     field_mappings = models.JSONField(default=dict, blank=True)
-    # Switches for the cleansing rules (apps/runs/cleansing.py); absent keys take the default.
+    # Switches for the cleansing rules (apps/projects/cleansing.py); absent keys take the default.
     cleansing = models.JSONField(default=dict, blank=True)
     # Entity Points: weight overrides per entity, and the budget runs may spend (None: no cap).
     entity_weights = models.JSONField(default=dict, blank=True)

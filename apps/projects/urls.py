@@ -8,4 +8,5 @@ urlpatterns = [
     path("<int:pk>/", views.project_detail, name="detail"),
     path("<int:pk>/runs/start/", views.project_start_run, name="start_run"),
     path("<int:pk>/members/", views.project_add_member, name="add_member"),
+    path("<int:pk>/settings/", views.project_settings, name="settings"),
 ]

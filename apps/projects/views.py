@@ -1,6 +1,6 @@
 """Dashboard pages for projects: the list (with "New project"), one project's page, starting a
-full run and adding members. Views are thin: access through apps.projects.access, changes
-through the services."""
+full run (with an admin's budget override), the admin's settings and adding members. Views are
+thin: access through apps.projects.access, changes through the services."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, Subquery, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,8 +19,9 @@ from apps.core.errors import Conflict
 from apps.core.roles import Capability, Role, role_allows
 from apps.projects import services
 from apps.projects.access import get_project, role_of, visible_projects, visible_stores
-from apps.projects.forms import AddMemberForm, NewProjectForm
+from apps.projects.forms import AddMemberForm, NewProjectForm, ProjectSettingsForm
 from apps.projects.models import Membership, Project
+from apps.runs import points
 from apps.runs import services as run_services
 from apps.runs.choices import TERMINAL_STATUSES, RunKind, RunStatus
 from apps.runs.models import Run
@@ -80,7 +81,13 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(
-    request: HttpRequest, project: Project, role: str, *, member_form: AddMemberForm | None = None
+    request: HttpRequest,
+    project: Project,
+    role: str,
+    *,
+    member_form: AddMemberForm | None = None,
+    settings_form: ProjectSettingsForm | None = None,
+    budget_error: str = "",
 ) -> dict[str, Any]:
     runs_qs = (
         Run.objects.filter(project=project)
@@ -104,12 +111,19 @@ def _detail_context(
         .first()
     )
     can_manage = role_allows(role, Capability.MANAGE)
+    has_budget = project.points_budget is not None
     return {
         "project": project,
         "role": role,
         "role_label": ROLE_LABELS.get(role, role),
         "can_start": role_allows(role, Capability.START_RUN),
         "can_manage": can_manage,
+        "can_override": can_manage and has_budget,
+        "points_spent": points.spent(project) if has_budget else None,
+        "budget_error": budget_error,
+        "settings_form": (settings_form or ProjectSettingsForm(project=project))
+        if can_manage
+        else None,
         "members": project.memberships.select_related("user").order_by("user__username"),
         "runs": runs,
         "runs_older": runs[-1].id if has_older else None,
@@ -131,8 +145,23 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def project_start_run(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project(request.user, pk, Capability.START_RUN)
+    role = role_of(request.user, project)
+    override = request.POST.get("override_budget") in ("on", "true", "1")
+    if override and not role_allows(role, Capability.MANAGE):
+        raise PermissionDenied("Only a project admin can start a run past the points budget.")
     try:
-        run = run_services.start_run(project, kind=RunKind.FULL, user=request.user, request=request)
+        run = run_services.start_run(
+            project,
+            kind=RunKind.FULL,
+            user=request.user,
+            request=request,
+            override_budget=override,
+        )
+    except run_services.BudgetExceeded as exc:
+        # Shown on the page next to the start button (with the override for admins), not as
+        # a passing message: the numbers are what the user needs to decide.
+        context = _detail_context(request, project, role, budget_error=str(exc))
+        return render(request, "projects/detail.html", context, status=409)
     except Conflict as exc:
         messages.error(request, str(exc))
     except ValidationError as exc:
@@ -166,4 +195,28 @@ def project_add_member(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(reverse("projects:detail", args=[project.pk]) + "#members")
     role = role_of(request.user, project)
     context = _detail_context(request, project, role, member_form=form)
+    return render(request, "projects/detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def project_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project(request.user, pk, Capability.MANAGE)
+    form = ProjectSettingsForm(request.POST, project=project)
+    if form.is_valid():
+        try:
+            changes = services.update_settings(
+                project, request.user, request=request, **form.settings()
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            if changes:
+                labels = ", ".join(name.replace("_", " ") for name in changes)
+                messages.success(request, f"Settings saved: {labels}.")
+            else:
+                messages.info(request, "No settings changed.")
+            return redirect(reverse("projects:detail", args=[project.pk]) + "#settings")
+    role = role_of(request.user, project)
+    context = _detail_context(request, project, role, settings_form=form)
     return render(request, "projects/detail.html", context, status=400)

@@ -19,7 +19,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.runs import batches, cleansing, mapping, validation
+from apps.projects import cleansing, mapping
+from apps.runs import batches, validation
 from apps.runs.choices import Action, BatchStatus, JournalOp, MapStatus
 from apps.runs.models import EntityBatch, JournalEntry, RecordMap, RecordOutcome
 from apps.runs.planning import TREE_ENTITIES

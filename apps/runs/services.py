@@ -108,6 +108,10 @@ def start_run(
         parent = parent or project.runs.filter(status=RunStatus.PARTIALLY_FAILED).first()
         if parent is None or parent.project_id != project.pk:
             raise ValidationError({"kind": "There is no partially failed run to retry."})
+        if parent.status != RunStatus.PARTIALLY_FAILED:
+            raise ValidationError(
+                {"parent": f"Run #{parent.pk} did not partially fail: it has nothing to retry."}
+            )
     estimate = _check_budget(project, kind, parent, user, override_budget)
     overridden = bool(estimate is not None and points.over_budget(project, estimate))
     try:

@@ -1,6 +1,6 @@
 import pytest
 
-from apps.runs.cleansing import cleanse, normalise_phone, rules
+from apps.projects.cleansing import cleanse, normalise_phone, rules
 
 
 @pytest.mark.parametrize(

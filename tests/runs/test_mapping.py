@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from apps.runs.mapping import apply, check_mapping, effective_mapping
+from apps.projects.mapping import apply, check_mapping, effective_mapping
 
 
 def test_platform_pair_defaults_cut_names_to_the_targets_limits():

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers
 
 from apps.core.roles import Role
-from apps.projects import services
+from apps.projects import cleansing, mapping, services
 from apps.projects.access import can_manage_store, visible_stores
 from apps.projects.api.common import BoundedPrimaryKeyRelatedField
 from apps.projects.models import ENTITY_CHOICES, Membership, Project
@@ -98,3 +98,35 @@ class MemberSerializer(serializers.ModelSerializer):
         model = Membership
         fields = ["username", "role", "created_at"]
         read_only_fields = ["created_at"]
+
+
+class ProjectSettingsSerializer(serializers.Serializer):
+    """A project's settings. Types are checked here; the rules (known entities and cleansing
+    rules, mapping transforms, budget ≥ 0) in services.update_settings, shared with the page."""
+
+    entities = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        allow_empty=True,
+        required=False,
+        help_text="Entity types in scope: " + ", ".join(key for key, _ in ENTITY_CHOICES) + ".",
+    )
+    points_budget = serializers.IntegerField(
+        allow_null=True,
+        required=False,
+        help_text="Entity Points the project's runs may spend; null: no cap.",
+    )
+    entity_weights = serializers.DictField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="Entity Points per record, per entity (overrides the defaults).",
+    )
+    cleansing = serializers.DictField(
+        child=serializers.BooleanField(),
+        required=False,
+        help_text="Cleansing rules switched on or off: " + ", ".join(cleansing.DEFAULTS) + ".",
+    )
+    field_mappings = serializers.DictField(
+        required=False,
+        help_text='Per entity and target field: {"products": {"name": {"from": "name", '
+        '"transforms": ["trim"]}}}. Transforms: ' + mapping.TRANSFORMS_HELP + ".",
+    )

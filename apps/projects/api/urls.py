@@ -10,4 +10,9 @@ urlpatterns = [
         views.ProjectMembersView.as_view(),
         name="project-members",
     ),
+    path(
+        "projects/<int:project_id>/settings/",
+        views.ProjectSettingsView.as_view(),
+        name="project-settings",
+    ),
 ]

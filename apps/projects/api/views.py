@@ -17,6 +17,7 @@ from apps.projects.api.serializers import (
     MemberSerializer,
     ProjectDetailSerializer,
     ProjectSerializer,
+    ProjectSettingsSerializer,
 )
 from apps.projects.models import Membership, Project
 from apps.runs.models import Run
@@ -132,3 +133,37 @@ class ProjectMembersView(generics.ListCreateAPIView):
             MemberSerializer(membership).data,
             status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
         )
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="A project's settings: scope, points budget and weights, cleansing, mappings",
+        responses={200: ProjectSettingsSerializer, 404: NOT_A_MEMBER},
+    ),
+    patch=extend_schema(
+        summary="Change a project's settings (admins only; audited)",
+        request=ProjectSettingsSerializer,
+        responses={
+            200: ProjectSettingsSerializer,
+            400: OpenApiResponse(description="A setting is invalid: messages per field."),
+            403: ROLE_FORBIDS,
+            404: NOT_A_MEMBER,
+        },
+    ),
+)
+@extend_schema(tags=["projects"])
+class ProjectSettingsView(generics.GenericAPIView):
+    serializer_class = ProjectSettingsSerializer
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        project = project_or_404(request.user, self.kwargs["project_id"])
+        return Response(ProjectSettingsSerializer(project).data)
+
+    def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        project = project_or_404(request.user, self.kwargs["project_id"], Capability.MANAGE)
+        serializer = ProjectSettingsSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.update_settings(
+            project, request.user, request=request, **serializer.validated_data
+        )
+        return Response(ProjectSettingsSerializer(project).data)
