@@ -161,6 +161,10 @@ class Backend(Protocol):
         """0 when granted (and spent), else the milliseconds to wait before asking again."""
         ...
 
+    def known(self, key: str, generation: str) -> tuple[int, float] | None:
+        """The quota and window (ms) learned for this key, if any."""
+        ...
+
     def observe(self, key: str, generation: str, policy: Policy, reading: Reading) -> None:
         """Learn from one response's headers."""
         ...
@@ -365,6 +369,15 @@ class RedisBackend:
     def acquire(self, key: str, generation: str, policy: Policy, cost: int) -> int:
         return self._run(key, ["acquire", *_policy_args(generation, policy), cost])
 
+    def known(self, key: str, generation: str) -> tuple[int, float] | None:
+        try:
+            gen, quota, window = self.client.hmget(key, "gen", "q", "w")
+        except redis.RedisError:
+            return None
+        if gen is None or gen.decode() != generation or not quota or not window:
+            return None
+        return int(float(quota)), float(window)
+
     def observe(self, key: str, generation: str, policy: Policy, reading: Reading) -> None:
         self._run(
             key,
@@ -457,6 +470,15 @@ class LocalBackend:
                 s.server_left -= cost
             return 0
 
+    def known(self, key: str, generation: str) -> tuple[int, float] | None:
+        with self._lock:
+            state = self._states.get(key)
+            if state is None or state.generation != generation:
+                return None
+            if not state.quota or not state.window_ms:
+                return None
+            return state.quota, float(state.window_ms)
+
     def observe(self, key: str, generation: str, policy: Policy, reading: Reading) -> None:
         with self._lock:
             now = self.clock()
@@ -539,6 +561,13 @@ class StoreRateLimiter:
             if self.fallback is None:
                 raise
             self.fallback.observe(self.key, self.generation, self.policy, reading)
+
+    def known_quota(self) -> tuple[int, float] | None:
+        """(requests, window in ms) as learned from the target's headers, or None."""
+        try:
+            return self.backend.known(self.key, self.generation)
+        except BackendUnavailable:
+            return None
 
     def wait(self, cost: int = 1) -> float:
         """Block until granted; the seconds waited."""

@@ -332,3 +332,21 @@ def test_build_connector_puts_requests_under_the_limiter_and_chains_the_callers_
     # The 429 blocked the store's budget: the retry waited in the limiter, not in the client.
     assert 0.15 <= elapsed < 1.0
     assert connector.last_rate_limit["left"] == 5
+
+
+def test_the_learned_quota_is_known_for_an_eta():
+    clock = FakeClock()
+    limiter = make(Policy(), clock)
+    assert limiter.known_quota() is None
+    limiter.observe(
+        Reading.from_headers(
+            200,
+            {
+                "X-Rate-Limit-Requests-Quota": "150",
+                "X-Rate-Limit-Requests-Left": "149",
+                "X-Rate-Limit-Time-Window-Ms": "30000",
+                "X-Rate-Limit-Time-Reset-Ms": "29000",
+            },
+        )
+    )
+    assert limiter.known_quota() == (150, 30000.0)

@@ -229,3 +229,20 @@ def test_a_new_generation_wipes_the_old_budget(key):
     limiter(key, generation="old").observe(Reading(status=429, reset_ms=10_000))
     assert limiter(key, generation="old").acquire() > 9000
     assert limiter(key, generation="new").acquire() == 0
+
+
+def test_the_learned_quota_is_shared_with_other_processes(key):
+    writer, reader = limiter(key), limiter(key)
+    writer.acquire()
+    writer.observe(
+        Reading.from_headers(
+            200,
+            {
+                "X-Rate-Limit-Requests-Quota": "40",
+                "X-Rate-Limit-Requests-Left": "39",
+                "X-Rate-Limit-Time-Window-Ms": "2000",
+                "X-Rate-Limit-Time-Reset-Ms": "1900",
+            },
+        )
+    )
+    assert reader.known_quota() == (40, 2000.0)
