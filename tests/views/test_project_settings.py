@@ -245,3 +245,10 @@ def test_project_page_query_count_with_budget_and_settings(
     with django_assert_max_num_queries(9):
         response = client.get(_detail(budgeted))
     assert response.status_code == 200 and 'id="settings-form"' in response.text
+
+
+def test_the_page_title_is_only_the_project_name(client, project, admin_user):
+    client.force_login(admin_user)
+    html = client.get(f"/projects/{project.pk}/").content.decode()
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title.strip() == f"{project.name} · Migrator"
