@@ -4,24 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.stores.connectors.base import Page, RecordInvalid, TransientError, WriteItem, WriteResult
+from apps.stores.connectors.base import Page, RecordInvalid
 from apps.stores.connectors.bigcommerce import common
-from apps.stores.connectors.bigcommerce.api import ok, transient
 from apps.stores.connectors.bigcommerce.common import (
     BATCH,
     MAX_PAGE,
-    Handler,
     chunks,
     last_segment,
     numeric_ids,
     page_number,
-    require_targets,
 )
+from apps.stores.connectors.bigcommerce.single import OneByOneHandler
 
 PATH = "v3/catalog/brands"
 
 
-class BrandHandler(Handler):
+class BrandHandler(OneByOneHandler):
+    path = PATH
     entity = "brands"
     max_write_batch = BATCH
 
@@ -50,45 +49,6 @@ class BrandHandler(Handler):
         # Brand names are unique without regard to case on the platform.
         wanted = key.strip().casefold()
         return next((r for r in body["data"] if str(r.get("name")).casefold() == wanted), None)
-
-    def _write(self, items: list[WriteItem], method: str) -> list[WriteResult]:
-        results: list[WriteResult] = []
-        for index, item in enumerate(items):
-            path = PATH if method == "POST" else f"{PATH}/{int(item.target_id)}"
-            try:
-                response = self.api.request(method, path, json=item.payload)
-            except TransientError as exc:
-                results.extend(transient(rest.ref, exc) for rest in items[index:])
-                break
-            if response.status_code >= 400:
-                results.append(self.api.failure(item.ref, response, method, path))
-                continue
-            record = self.api.data(response, path)
-            results.append(ok(item.ref, record["id"], record, response.status_code))
-        return results
-
-    def create(self, items: list[WriteItem]) -> list[WriteResult]:
-        return self._write(items, "POST")
-
-    def update(self, items: list[WriteItem]) -> list[WriteResult]:
-        require_targets(items)
-        return self._write(items, "PUT")
-
-    def delete(self, ids: list[str]) -> list[WriteResult]:
-        results: list[WriteResult] = []
-        for brand_id in numeric_ids(ids):
-            path = f"{PATH}/{brand_id}"
-            try:
-                response = self.api.request("DELETE", path)
-            except TransientError as exc:
-                results.append(transient(brand_id, exc))
-                continue
-            # Already gone is what a delete wants.
-            if response.status_code >= 400 and response.status_code != 404:
-                results.append(self.api.failure(brand_id, response, "DELETE", path))
-            else:
-                results.append(ok(brand_id, brand_id, None, response.status_code))
-        return results
 
     def to_canonical(self, raw: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(raw, dict):

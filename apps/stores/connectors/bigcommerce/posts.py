@@ -13,22 +13,17 @@ from apps.stores.connectors.base import (
     ConnectorError,
     Page,
     RecordInvalid,
-    TransientError,
-    WriteItem,
-    WriteResult,
 )
-from apps.stores.connectors.bigcommerce.api import ok, transient
 from apps.stores.connectors.bigcommerce.common import (
     MAX_PAGE,
-    Handler,
     canonical_time,
     last_segment,
     numeric_ids,
     page_number,
-    require_targets,
     rfc2822,
     text,
 )
+from apps.stores.connectors.bigcommerce.single import OneByOneHandler
 
 PATH = "v2/blog/posts"
 
@@ -37,7 +32,9 @@ def post_url(slug: str) -> str:
     return f"/blog/{slug}/"
 
 
-class PostHandler(Handler):
+class PostHandler(OneByOneHandler):
+    path = PATH
+    enveloped = False
     entity = "posts"
     max_write_batch = 10
 
@@ -67,44 +64,6 @@ class PostHandler(Handler):
         url = post_url(key)
         matches = self.api.v2_list(PATH, {"url": url, "limit": 5})
         return next((post for post in matches if post.get("url") == url), None)
-
-    def _write(self, items: list[WriteItem], method: str) -> list[WriteResult]:
-        results: list[WriteResult] = []
-        for index, item in enumerate(items):
-            path = PATH if method == "POST" else f"{PATH}/{int(item.target_id)}"
-            try:
-                response = self.api.request(method, path, json=item.payload)
-            except TransientError as exc:
-                results.extend(transient(rest.ref, exc) for rest in items[index:])
-                break
-            if response.status_code >= 400:
-                results.append(self.api.failure(item.ref, response, method, path))
-                continue
-            record = self.api.body(response, path)
-            results.append(ok(item.ref, record["id"], record, response.status_code))
-        return results
-
-    def create(self, items: list[WriteItem]) -> list[WriteResult]:
-        return self._write(items, "POST")
-
-    def update(self, items: list[WriteItem]) -> list[WriteResult]:
-        require_targets(items)
-        return self._write(items, "PUT")
-
-    def delete(self, ids: list[str]) -> list[WriteResult]:
-        results: list[WriteResult] = []
-        for post_id in numeric_ids(ids):
-            path = f"{PATH}/{post_id}"
-            try:
-                response = self.api.request("DELETE", path)
-            except TransientError as exc:
-                results.append(transient(post_id, exc))
-                continue
-            if response.status_code >= 400 and response.status_code != 404:
-                results.append(self.api.failure(post_id, response, "DELETE", path))
-            else:
-                results.append(ok(post_id, post_id, None, response.status_code))
-        return results
 
     def to_canonical(self, raw: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(raw, dict):
