@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from apps.stores.connectors.base import ConnectorError, TransientError, WriteResult
-from apps.stores.connectors.bigcommerce.common import MAX_PAGE
+from apps.stores.connectors.bigcommerce.common import IDS_PER_QUERY, MAX_PAGE, chunks, numeric_ids
 from apps.stores.connectors.http import HttpClient, error_message
 
 # Statuses that concern one record's content: the record fails alone, the batch goes on.
@@ -38,6 +38,26 @@ def ok(ref: str, target_id: Any, record: dict[str, Any] | None, status: int) -> 
 
 def transient(ref: str, exc: TransientError) -> WriteResult:
     return WriteResult(ref=ref, ok=False, error=str(exc), status=exc.status, retryable=True)
+
+
+def delete_in(api: Api, path: str, ids: list[str], param: str = "id:in") -> list[WriteResult]:
+    """Delete records by id, a query's worth of ids a request (`DELETE path?id:in=1,2,3`)."""
+    results: list[WriteResult] = []
+    for chunk in chunks(numeric_ids(ids), IDS_PER_QUERY):
+        try:
+            response = api.request("DELETE", path, params={param: ",".join(chunk)})
+        except TransientError as exc:
+            results.extend(transient(i, exc) for i in chunk)
+            continue
+        if response.status_code >= 400:
+            failure = api.failure(chunk[0], response, "DELETE", path)
+            results.extend(
+                WriteResult(ref=i, ok=False, error=failure.error, status=failure.status)
+                for i in chunk
+            )
+            continue
+        results.extend(ok(i, i, None, response.status_code) for i in chunk)
+    return results
 
 
 class Api:

@@ -20,7 +20,7 @@ import httpx
 
 from apps.stores.connectors.base import Page, RecordInvalid, TransientError, WriteItem, WriteResult
 from apps.stores.connectors.bigcommerce import common
-from apps.stores.connectors.bigcommerce.api import Api, message, ok, transient
+from apps.stores.connectors.bigcommerce.api import Api, delete_in, message, ok, transient
 from apps.stores.connectors.bigcommerce.common import (
     BATCH,
     MAX_PAGE,
@@ -288,22 +288,7 @@ class CustomerHandler(Handler):
         return response
 
     def delete(self, ids: list[str]) -> list[WriteResult]:
-        results: list[WriteResult] = []
-        for chunk in chunks(numeric_ids(ids), common.IDS_PER_QUERY):
-            try:
-                response = self.api.request("DELETE", PATH, params={"id:in": ",".join(chunk)})
-            except TransientError as exc:
-                results.extend(transient(i, exc) for i in chunk)
-                continue
-            if response.status_code >= 400:
-                failure = self.api.failure(chunk[0], response, "DELETE", PATH)
-                results.extend(
-                    WriteResult(ref=i, ok=False, error=failure.error, status=failure.status)
-                    for i in chunk
-                )
-                continue
-            results.extend(ok(i, i, None, response.status_code) for i in chunk)
-        return results
+        return delete_in(self.api, PATH, ids)
 
     # --- mapping -----------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from apps.stores.connectors.base import (
     WriteResult,
 )
 from apps.stores.connectors.bigcommerce import common
-from apps.stores.connectors.bigcommerce.api import RECORD_STATUSES, ok, transient
+from apps.stores.connectors.bigcommerce.api import RECORD_STATUSES, delete_in, ok, transient
 from apps.stores.connectors.bigcommerce.common import (
     BATCH,
     MAX_PAGE,
@@ -235,22 +235,7 @@ class ProductHandler(Handler):
         return result
 
     def delete(self, ids: list[str]) -> list[WriteResult]:
-        results: list[WriteResult] = []
-        for chunk in chunks(numeric_ids(ids), common.IDS_PER_QUERY):
-            try:
-                response = self.api.request("DELETE", PATH, params={"id:in": ",".join(chunk)})
-            except TransientError as exc:
-                results.extend(transient(i, exc) for i in chunk)
-                continue
-            if response.status_code >= 400:
-                failure = self.api.failure(chunk[0], response, "DELETE", PATH)
-                results.extend(
-                    WriteResult(ref=i, ok=False, error=failure.error, status=failure.status)
-                    for i in chunk
-                )
-                continue
-            results.extend(ok(i, i, None, response.status_code) for i in chunk)
-        return results
+        return delete_in(self.api, PATH, ids)
 
     # --- mapping -----------------------------------------------------------------------------
 
