@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "apps.sandbox",
     "apps.projects",
     "apps.runs",
+    "apps.conflicts",
     "apps.demo",
 ]
 

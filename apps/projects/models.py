@@ -38,6 +38,14 @@ class Project(models.Model):
     # Entity Points: weight overrides per entity, and the budget runs may spend (None: no cap).
     entity_weights = models.JSONField(default=dict, blank=True)
     points_budget = models.PositiveIntegerField(null=True, blank=True)
+    # Conflicts: {"products": {"default": "manual", "fields": {"price": "source_wins"}}};
+    # absent entities and fields use "manual" (nothing is overwritten silently).
+    conflict_policies = models.JSONField(default=dict, blank=True)
+    # Deletes at the source, per entity: "propagate", "archive" or "review" (the default).
+    delete_policies = models.JSONField(default=dict, blank=True)
+    # A delta reads [since - overlap, until]: records at the boundary are read twice, never
+    # zero times, even when the source's clock lags ours.
+    delta_overlap_seconds = models.PositiveIntegerField(default=300)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

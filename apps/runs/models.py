@@ -123,6 +123,9 @@ class RecordMap(models.Model):
     source_hash = models.CharField(max_length=64, blank=True)
     canonical = models.JSONField(default=dict, blank=True)
     target_hash = models.CharField(max_length=64, blank=True)
+    # The target's own canonical form of the record right after we wrote it: the base for
+    # telling edits made on the target from what a lossy mapping changed on the way.
+    target_canonical = models.JSONField(default=dict, blank=True)
     last_run = models.ForeignKey(
         Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -178,6 +181,36 @@ class RecordOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity} {self.source_id}: {self.action}"
+
+
+class ChangeEvent(models.Model):
+    """A change the source pushed (webhook), waiting for the next delta to pick it up."""
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="change_events"
+    )
+    entity = models.CharField(max_length=40)
+    source_id = models.CharField(max_length=64)
+    # created / updated / deleted, as the platform named it.
+    action = models.CharField(max_length=20)
+    # The platform's delivery id when it sends one, to drop duplicates.
+    delivery_id = models.CharField(max_length=120, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    run = models.ForeignKey(
+        Run,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="change_events",
+        help_text="The delta run that consumed the event.",
+    )
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["project", "run", "entity"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.entity} {self.source_id}"
 
 
 class JournalEntry(models.Model):

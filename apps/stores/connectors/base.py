@@ -20,6 +20,7 @@ from typing import Any
 # Where platforms keep a record's creation time: WooCommerce *_gmt (naive UTC), WordPress
 # posts date_gmt, BigCommerce date_created (ISO 8601, or RFC 2822 in v2).
 _CREATED_KEYS = ("date_created_gmt", "date_gmt", "date_created")
+_MODIFIED_KEYS = ("date_modified_gmt", "modified_gmt", "date_modified")
 
 
 def parse_timestamp(value: Any, *, naive_is_utc: bool = True) -> datetime | None:
@@ -128,6 +129,44 @@ class Connector(ABC):
             if raw.get(key):
                 return parse_timestamp(raw[key])
         return None
+
+    def modified_at(self, entity: str, raw: dict[str, Any]) -> datetime | None:
+        """When the record was last changed on the platform, if it says (None otherwise)."""
+        for key in _MODIFIED_KEYS:
+            if raw.get(key):
+                return parse_timestamp(raw[key])
+        return None
+
+    # --- delta reads ------------------------------------------------------------------------
+    def supports_changes(self, entity: str) -> bool:
+        """Whether the platform can list an entity's records changed in a time window. Without
+        it a delta reads every record and keeps those whose content hash changed."""
+        return False
+
+    def read_changes(
+        self,
+        entity: str,
+        since: datetime | None,
+        until: datetime,
+        cursor: dict[str, Any] | None,
+        page_size: int,
+    ) -> Page:
+        """One page of the records changed in [since, until] (since None: from the start),
+        in a stable order, with a cursor that never skips a record even when records change
+        or leave the window while they are paged through (a record may come twice, never
+        zero times). Page.next_cursor is None after the last page."""
+        raise ConnectorError(f"{self.platform} cannot list changed {entity} by time")
+
+    def list_ids(self, entity: str) -> list[str]:
+        """Every record id of the entity (to find records deleted at the source)."""
+        ids: list[str] = []
+        cursor: dict[str, Any] | None = None
+        while True:
+            page = self.read_page(entity, cursor, 100)
+            ids.extend(self.record_id(raw) for raw in page.records)
+            if page.next_cursor is None or not page.records:
+                return ids
+            cursor = page.next_cursor
 
     @property
     def requests_sent(self) -> int:
