@@ -11,7 +11,9 @@ class RunKind(models.TextChoices):
 
 
 # Kinds the engine can execute today; others are refused with a clear message.
-SUPPORTED_KINDS = (RunKind.FULL, RunKind.RETRY_FAILED)
+SUPPORTED_KINDS = (RunKind.FULL, RunKind.DELTA, RunKind.RETRY_FAILED, RunKind.DRY_RUN)
+# Kinds that write and so move the project's watermark.
+SYNC_KINDS = (RunKind.FULL, RunKind.DELTA)
 
 
 class RunStatus(models.TextChoices):
@@ -52,6 +54,8 @@ class MapStatus(models.TextChoices):
     # Marked before a create is sent: a retry must look the record up on the target first.
     PENDING = "pending", "Create pending"
     SYNCED = "synced", "Synced"
+    # Deleted at the source and hidden on the target (delete policy "archive").
+    ARCHIVED = "archived", "Archived"
 
 
 class JournalOp(models.TextChoices):

@@ -17,7 +17,8 @@ from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from apps.runs import batches, states
-from apps.runs.choices import BatchStatus, RunStatus
+from apps.runs.choices import BatchStatus, RunKind, RunStatus
+from apps.runs.deletes import DeleteProcessor
 from apps.runs.models import EntityBatch, Run
 from apps.runs.planning import make_plan
 from apps.runs.processing import BatchProcessor, LeaseLost
@@ -59,7 +60,7 @@ def plan_run(run_id: int, enqueue: Enqueue = _enqueue_batches) -> None:
     except TransientError as exc:
         # Planning is repeatable (batches are unique per run and sequence): try again later.
         raise BatchDeferred(f"planning: {exc}") from exc
-    except ConnectorError as exc:
+    except (ConnectorError, ValueError) as exc:
         states.transition(run, RunStatus.FAILED, error=f"Planning failed: {exc}")
         return
     finally:
@@ -82,8 +83,11 @@ def process_batch(batch_id: int, enqueue: Enqueue = _enqueue_batches) -> float |
     source = build_connector(run.project.source_store)
     target = build_connector(run.project.target_store)
     try:
-        processor = BatchProcessor(batch, source, target)
-        processor.commit(processor.process())
+        processor_class = (
+            DeleteProcessor if batch.cursor.get("mode") == "deletes" else BatchProcessor
+        )
+        processor = processor_class(batch, source, target, dry=run.kind == RunKind.DRY_RUN)
+        processor.execute()
     except LeaseLost:
         log.warning("Lease on batch %s lost; another worker completes it.", batch_id)
         return None

@@ -39,6 +39,11 @@ class Run(models.Model):
     budget_override = models.BooleanField(
         default=False, help_text="An admin started this run past the project's points budget."
     )
+    # {"deletes": true} to look for records deleted at the source (a final sweep);
+    # {"of": "full" | "delta"} for a dry run: which run it rehearses.
+    options = models.JSONField(default=dict, blank=True)
+    # The window a run reads: a delta reads [since - overlap, until]; until is taken at
+    # planning, before reading, and is the next delta's since.
     since = models.DateTimeField(null=True, blank=True)
     until = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
@@ -90,6 +95,9 @@ class EntityBatch(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    merged = models.PositiveIntegerField(default=0)
+    conflicts = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
     requests = models.PositiveIntegerField(default=0, help_text="HTTP requests sent to the target.")
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from apps.runs import points
-from apps.runs.choices import Action, BatchStatus, RunKind
-from apps.runs.models import EntityBatch, RecordOutcome, Run
+from apps.runs.choices import SYNC_KINDS, Action, BatchStatus, RunKind, RunStatus
+from apps.runs.models import ChangeEvent, EntityBatch, RecordOutcome, Run
 from apps.stores.connectors.base import Connector
 
 # Dependency order, in stages: a stage starts when the one before it has finished, so every
@@ -73,6 +76,88 @@ def _retry_batches(run: Run, entity: str, page_size: int) -> tuple[int, list]:
     return total, batches
 
 
+def watermark(project: Any) -> Run | None:
+    """The last run that synced the project (full or delta, ended with its window recorded):
+    the next delta reads from its `until`."""
+    return (
+        project.runs.filter(
+            kind__in=SYNC_KINDS,
+            status__in=[RunStatus.SUCCEEDED, RunStatus.PARTIALLY_FAILED],
+            until__isnull=False,
+        )
+        .order_by("-until")
+        .first()
+    )
+
+
+def rehearsed_kind(run: Run) -> str:
+    """The kind of run this one executes: a dry run plans like the run it rehearses."""
+    return run.options.get("of", RunKind.FULL) if run.kind == RunKind.DRY_RUN else run.kind
+
+
+def _window(run: Run, until: datetime) -> tuple[datetime, datetime]:
+    """[since - overlap, until]: since is the last sync's until."""
+    baseline = watermark(run.project)
+    if baseline is None:
+        raise ValueError("A delta needs a baseline: run a full migration of the project first.")
+    overlap = timedelta(seconds=run.project.delta_overlap_seconds)
+    return baseline.until - overlap, until
+
+
+def _event_ids(run: Run, entity: str) -> tuple[list[str], list[str]]:
+    """Source ids pushed by webhooks since the last delta: (changed, deleted). Events of runs
+    that did not succeed are taken again."""
+    events = ChangeEvent.objects.filter(project=run.project, entity=entity).filter(
+        Q(run__isnull=True) | Q(run__status__in=[RunStatus.FAILED, RunStatus.CANCELLED])
+    )
+    changed, deleted = set(), set()
+    for source_id, action in events.values_list("source_id", "action"):
+        (deleted if action == "deleted" else changed).add(source_id)
+    if run.kind != RunKind.DRY_RUN:  # a rehearsal leaves the events to the real delta
+        events.update(run=run)
+    return sorted(changed - deleted), sorted(deleted)
+
+
+def _delta_batches(
+    run: Run, source: Connector, entity: str, page_size: int, since: datetime, until: datetime
+) -> tuple[int, list]:
+    changed, deleted = _event_ids(run, entity)
+    if source.supports_changes(entity):
+        batches = [
+            EntityBatch(
+                run=run,
+                entity=entity,
+                seq=0,
+                cursor={"mode": "changes", "since": since.isoformat(), "until": until.isoformat()},
+            )
+        ]
+        total = 0  # unknown until read: the batch pages through the window itself
+    else:
+        # No modified filter (WooCommerce customers): read everything, write what changed.
+        total, batches = _full_batches(run, source, entity, page_size)
+    for start in range(0, len(changed), page_size):
+        batches.append(
+            EntityBatch(
+                run=run,
+                entity=entity,
+                seq=len(batches),
+                cursor={"ids": changed[start : start + page_size]},
+            )
+        )
+    total += len(changed)
+    if run.options.get("deletes"):
+        batches.append(
+            EntityBatch(run=run, entity=entity, seq=len(batches), cursor={"mode": "deletes"})
+        )
+    elif deleted:
+        batches.append(
+            EntityBatch(
+                run=run, entity=entity, seq=len(batches), cursor={"mode": "deletes", "ids": deleted}
+            )
+        )
+    return total, batches
+
+
 def count_source(entities: list[str], source: Connector) -> dict[str, int]:
     return {entity: source.count(entity) for entity in ordered_entities(entities)}
 
@@ -81,6 +166,11 @@ def make_plan(run: Run, source: Connector) -> dict[str, Any]:
     """Create the run's batches (idempotent: a re-delivered plan task adds none twice)."""
     page_size = settings.SOURCE_PAGE_SIZE
     order = ordered_entities(run.project.entities)
+    kind = rehearsed_kind(run)
+    until = run.until or timezone.now()  # taken before reading; kept if planning is re-run
+    since = None
+    if kind == RunKind.DELTA:
+        since, until = _window(run, until)
     plan: dict[str, Any] = {
         "order": order,
         "stages": [[e for e in stage if e in order] for stage in STAGES],
@@ -92,6 +182,8 @@ def make_plan(run: Run, source: Connector) -> dict[str, Any]:
     for entity in order:
         if run.kind == RunKind.RETRY_FAILED:
             total, batches = _retry_batches(run, entity, page_size)
+        elif kind == RunKind.DELTA:
+            total, batches = _delta_batches(run, source, entity, page_size, since, until)
         else:
             total, batches = _full_batches(run, source, entity, page_size)
         plan["entities"][entity] = {
@@ -103,6 +195,8 @@ def make_plan(run: Run, source: Connector) -> dict[str, Any]:
     plan["points"] = sum(e["points"] for e in plan["entities"].values())
     with transaction.atomic():
         EntityBatch.objects.bulk_create(all_batches, ignore_conflicts=True)
-        Run.objects.filter(pk=run.pk).update(plan=plan, points_estimate=plan["points"])
-    run.plan, run.points_estimate = plan, plan["points"]
+        Run.objects.filter(pk=run.pk).update(
+            plan=plan, points_estimate=plan["points"], since=since, until=until
+        )
+    run.plan, run.points_estimate, run.since, run.until = plan, plan["points"], since, until
     return plan

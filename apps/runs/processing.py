@@ -16,16 +16,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.apps import apps as django_apps
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, F
 from django.utils import timezone
 
 from apps.projects import cleansing, mapping
-from apps.runs import batches, validation
+from apps.runs import batches, threeway, validation
 from apps.runs.choices import Action, BatchStatus, JournalOp, MapStatus
 from apps.runs.models import EntityBatch, JournalEntry, RecordMap, RecordOutcome
 from apps.runs.planning import TREE_ENTITIES
 from apps.runs.references import Resolver
-from apps.stores.connectors.base import Connector, RecordInvalid, WriteItem, WriteResult
+from apps.stores.connectors.base import (
+    Connector,
+    RecordInvalid,
+    WriteItem,
+    WriteResult,
+    parse_timestamp,
+)
 from apps.stores.connectors.canonical import NATURAL_KEY, content_hash
 
 # Statuses a platform answers a duplicate with (WooCommerce 400 product_invalid_sku /
@@ -33,6 +42,27 @@ from apps.stores.connectors.canonical import NATURAL_KEY, content_hash
 # record up by its natural key before calling it a failure.
 DUPLICATE_STATUSES = {400, 409, 422}
 PATH_SEPARATOR = " > "
+# Batch counters per outcome action (EntityBatch fields).
+COUNTERS = (
+    "created",
+    "updated",
+    "unchanged",
+    "skipped",
+    "failed",
+    "merged",
+    "conflicts",
+    "deleted",
+)
+COUNTERS_OF = {
+    Action.CREATED: "created",
+    Action.UPDATED: "updated",
+    Action.UNCHANGED: "unchanged",
+    Action.SKIPPED: "skipped",
+    Action.FAILED: "failed",
+    Action.MERGED: "merged",
+    Action.CONFLICT: "conflicts",
+    Action.DELETED: "deleted",
+}
 # How far the platform's clock may lag ours when telling our own creates from older records.
 CLOCK_SKEW = timedelta(seconds=60)
 
@@ -65,6 +95,17 @@ class Item:
     # For an excluded duplicate: the source record that keeps the natural key.
     keeper: str = ""
     pending_since: datetime | None = None
+    # From RecordMap, for the three-way merge of an update: what we last wrote (source terms)
+    # and the target's canonical form right after that write, with its hash.
+    base: dict[str, Any] | None = None
+    base_target: dict[str, Any] | None = None
+    base_target_hash: str = ""
+    target_canonical: dict[str, Any] | None = None
+    source_modified: datetime | None = None
+    # For a record sent to the review queue: the Conflict row's fields (kind included).
+    conflict: dict[str, Any] | None = None
+    # What a delete sweep does to the record's RecordMap row: "remove" or "archive".
+    map_change: str = ""
 
     def finish(self, action: str, reason: str = "") -> None:
         self.action = action
@@ -106,6 +147,7 @@ def normalise(
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             item.finish(Action.FAILED, f"unreadable record: {type(exc).__name__}: {exc}")
             continue
+        item.source_modified = source.modified_at(entity, raw)
         canonical, item.notes = cleansing.cleanse(entity, canonical, rules)
         item.canonical = canonical
         item.natural_key = str(canonical.get(key_field) or "")[:255]
@@ -134,7 +176,11 @@ def _id_order(source_id: str) -> tuple[int, int | str]:
 
 
 class BatchProcessor:
-    def __init__(self, batch: EntityBatch, source: Connector, target: Connector) -> None:
+    def __init__(
+        self, batch: EntityBatch, source: Connector, target: Connector, *, dry: bool = False
+    ) -> None:
+        # A dry run classifies every record (reading the target) and writes nothing.
+        self.dry = dry
         self.batch = batch
         self.run = batch.run
         self.project_id = batch.run.project_id
@@ -148,6 +194,28 @@ class BatchProcessor:
             project.target_store.api_family,
             project.field_mappings,
         )
+        self.policies = project.conflict_policies
+        self._requests_counted = 0
+
+    def execute(self) -> None:
+        """Process the whole batch: one page, a list of ids, or — for a delta's change scan —
+        every page of the window, committing page by page with the cursor to resume from."""
+        cursor = self.batch.cursor
+        if cursor.get("mode") == "changes":
+            since = parse_timestamp(cursor.get("since"))
+            until = parse_timestamp(cursor["until"])
+            resume = cursor.get("resume")
+            while True:
+                page = self.source.read_changes(
+                    self.entity, since, until, resume, settings.SOURCE_PAGE_SIZE
+                )
+                items = self.process_records(page.records)
+                resume = page.next_cursor
+                self.commit(items, cursor={**cursor, "resume": resume}, done=resume is None)
+                if resume is None:
+                    return
+        raws, gone = self.read()
+        self.commit(self.process_records(raws) + gone)
 
     # --- reading -------------------------------------------------------------------------
     def read(self) -> tuple[list[dict[str, Any]], list[Item]]:
@@ -169,6 +237,9 @@ class BatchProcessor:
     # --- the pipeline --------------------------------------------------------------------
     def process(self) -> list[Item]:
         raws, gone = self.read()
+        return self.process_records(raws) + gone
+
+    def process_records(self, raws: list[dict[str, Any]]) -> list[Item]:
         items = normalise(
             self.entity, self.source, raws, field_mapping=self.field_mapping, rules=self.rules
         )
@@ -199,6 +270,9 @@ class BatchProcessor:
                 item.finish(Action.UNCHANGED)
             else:
                 item.target_id = record_map.target_id
+                item.base = record_map.canonical
+                item.base_target = record_map.target_canonical
+                item.base_target_hash = record_map.target_hash
                 updates.append(item)
 
         writing = [*creates, *pending, *updates]
@@ -215,12 +289,17 @@ class BatchProcessor:
         else:
             self._resolve(writing, resolver)
             self._write(creates, pending, updates)
-        return items + gone
+        return items
 
     def _write(self, creates: list[Item], pending: list[Item], updates: list[Item]) -> None:
         creates, pending, updates = (
             [i for i in g if not i.action] for g in (creates, pending, updates)
         )
+        if self.dry:
+            for item in [*creates, *pending]:
+                item.finish(Action.CREATED, "dry run: would create")
+            self._update(updates)
+            return
         # Earlier attempts may have created these: look before creating again.
         for item in pending:
             found = self.target.find_by_natural_key(self.entity, item.natural_key)
@@ -302,13 +381,22 @@ class BatchProcessor:
         size = max(1, self.target.max_write_batch.get(self.entity, 1))
         return [items[i : i + size] for i in range(0, len(items), size)]
 
-    def _target_hash(self, record: dict[str, Any] | None) -> str:
+    def _target_form(self, record: dict[str, Any] | None) -> dict[str, Any]:
+        """The target's canonical form of one of its records ({} when it cannot be read)."""
         if not record:
-            return ""
+            return {}
         try:
-            return content_hash(self.target.to_canonical(self.entity, record))
+            return self.target.to_canonical(self.entity, record)
         except (RecordInvalid, KeyError, TypeError, ValueError):
-            return ""
+            return {}
+
+    def _target_hash(self, record: dict[str, Any] | None) -> str:
+        form = self._target_form(record)
+        return content_hash(form) if form else ""
+
+    def _written(self, item: Item, record: dict[str, Any] | None) -> None:
+        item.target_canonical = self._target_form(record)
+        item.target_hash = content_hash(item.target_canonical) if item.target_canonical else ""
 
     def _create(self, items: list[Item]) -> None:
         self._mark_pending(items)
@@ -326,7 +414,7 @@ class BatchProcessor:
                 item = by_ref[result.ref]
                 if result.ok:
                     item.target_id = str(result.target_id)
-                    item.target_hash = self._target_hash(result.record)
+                    self._written(item, result.record)
                     item.journal = (JournalOp.CREATED, None)
                     item.finish(Action.CREATED)
                 elif _maybe_duplicate(result) and item.natural_key:
@@ -368,7 +456,7 @@ class BatchProcessor:
                 item.finish(Action.FAILED, f"target refused the update: {result.error}")
                 return
             written = result.record or found
-        item.target_hash = self._target_hash(written)
+        self._written(item, written)
         if created_by_us:
             item.journal = (JournalOp.CREATED, None)
             item.finish(Action.CREATED)
@@ -377,8 +465,10 @@ class BatchProcessor:
             item.finish(Action.UPDATED, "adopted the record already on the target (same key)")
 
     def _update(self, items: list[Item]) -> list[Item]:
-        """Update changed records, journalling each pre-image. Returns the items whose target
-        record has gone (to be created again)."""
+        """Update changed records, journalling each pre-image. A record the target changed
+        too since our last write is merged field by field (threeway.py); what no policy
+        settles goes to the review queue. Returns the items whose target record has gone (to
+        be created again)."""
         if not items:
             return []
         pre_images: dict[str, dict[str, Any]] = {}
@@ -387,8 +477,17 @@ class BatchProcessor:
                 pre_images[self.target.record_id(raw)] = raw
         gone = [item for item in items if item.target_id not in pre_images]
         present = [item for item in items if item.target_id in pre_images]
-        by_ref = {item.source_id: item for item in present}
-        for chunk in self._chunks(present):
+        for item in present:
+            self._three_way(item, pre_images[item.target_id])
+        to_write = [i for i in present if not i.action]
+        if self.dry:
+            for item in to_write:
+                item.finish(Action.UPDATED, "dry run: would update")
+            for item in gone:
+                item.finish(Action.CREATED, "dry run: would create again (gone from the target)")
+            return []
+        by_ref = {item.source_id: item for item in to_write}
+        for chunk in self._chunks(to_write):
             write = [
                 WriteItem(
                     ref=i.source_id,
@@ -402,14 +501,59 @@ class BatchProcessor:
             for result in results:
                 item = by_ref[result.ref]
                 if result.ok:
-                    item.target_hash = self._target_hash(result.record)
+                    self._written(item, result.record)
                     item.journal = (JournalOp.UPDATED, pre_images[item.target_id])
-                    item.finish(Action.UPDATED)
+                    item.finish(Action.MERGED if item.conflict is not None else Action.UPDATED)
+                    item.conflict = None
                 else:
                     item.finish(Action.FAILED, f"target refused the update: {result.error}")
         for item in gone:
             item.target_id = ""
         return gone
+
+    def _three_way(self, item: Item, pre_image: dict[str, Any]) -> None:
+        """Untouched on the target since our write: a plain update. Touched: merge, and mark
+        the item merged (its `resolved` becomes the merged record) or in conflict."""
+        target_now = self._target_form(pre_image)
+        if not item.base_target_hash or content_hash(target_now) == item.base_target_hash:
+            return
+        result = threeway.merge(
+            self.entity,
+            base=item.base or {},
+            source=item.canonical or {},
+            source_resolved=item.resolved or {},
+            base_target=item.base_target or {},
+            target=target_now,
+            policies=self.policies,
+            source_time=item.source_modified,
+            target_time=self.target.modified_at(self.entity, pre_image),
+        )
+        conflict = {
+            "kind": "edit",
+            "base": item.base or {},
+            "source": item.canonical or {},
+            "source_resolved": item.resolved or {},
+            "target": target_now,
+            "merged": result.merged,
+            "fields": result.unresolved,
+            "policy": "manual",
+            "source_hash": item.digest,
+            "target_hash": content_hash(target_now),
+        }
+        if result.unresolved:
+            item.conflict = conflict
+            item.finish(
+                Action.CONFLICT,
+                f"changed on both sides: {', '.join(result.unresolved)} (sent to review)",
+            )
+            return
+        # Settled: write the merge (target terms), keeping the target's own edits.
+        item.resolved = result.merged
+        item.conflict = conflict  # marks the write as a merge; cleared once written
+        if not result.source_changed:
+            item.finish(Action.UNCHANGED, "only the target changed: kept")
+        if self.dry and not item.action:
+            item.finish(Action.MERGED, "dry run: would merge")
 
     # --- committing ----------------------------------------------------------------------
     def _point_exclusions_at_keepers(self, items: list[Item]) -> None:
@@ -430,14 +574,13 @@ class BatchProcessor:
         for item in excluded:
             item.target_id = known.get(item.keeper, "")
 
-    def commit(self, items: list[Item]) -> dict[str, int]:
-        """Write outcomes, journal, RecordMap and the batch's counters in one transaction,
-        only if this worker still holds the lease."""
+    def commit(
+        self, items: list[Item], *, cursor: dict[str, Any] | None = None, done: bool = True
+    ) -> dict[str, int]:
+        """Write outcomes, journal, RecordMap, conflicts and the batch's counters in one
+        transaction, only if this worker still holds the lease. A batch that pages (a delta's
+        change scan) commits each page with the cursor to resume from; `done` ends it."""
         now = timezone.now()
-        counts = {key: 0 for key in ("created", "updated", "unchanged", "skipped", "failed")}
-        for item in items:
-            if item.action in counts:
-                counts[item.action] += 1
         with transaction.atomic():
             holder = (
                 EntityBatch.objects.select_for_update()
@@ -447,66 +590,8 @@ class BatchProcessor:
             )
             if holder != (self.batch.lease_owner, BatchStatus.RUNNING):
                 raise LeaseLost(f"batch {self.batch.pk} is now held by {holder}")
-            synced = [
-                i for i in items if i.action in (Action.CREATED, Action.UPDATED, Action.UNCHANGED)
-            ]
-            RecordMap.objects.bulk_create(
-                [
-                    RecordMap(
-                        project_id=self.project_id,
-                        entity=self.entity,
-                        source_id=i.source_id,
-                        target_id=i.target_id,
-                        natural_key=i.natural_key,
-                        status=MapStatus.SYNCED,
-                        source_hash=i.digest,
-                        canonical=i.canonical or {},
-                        target_hash=i.target_hash,
-                        last_run=self.run,
-                        synced_at=now,
-                    )
-                    for i in synced
-                    if i.action != Action.UNCHANGED
-                ],
-                update_conflicts=True,
-                unique_fields=["project", "entity", "source_id"],
-                update_fields=[
-                    "target_id",
-                    "natural_key",
-                    "status",
-                    "source_hash",
-                    "canonical",
-                    "target_hash",
-                    "last_run",
-                    "synced_at",
-                ],
-            )
-            # A create the target refused for good left nothing behind: drop its pending mark.
-            refused = [
-                i.source_id for i in items if i.action == Action.FAILED and not i.keep_pending
-            ]
-            if refused:
-                RecordMap.objects.filter(
-                    project_id=self.project_id,
-                    entity=self.entity,
-                    source_id__in=refused,
-                    status=MapStatus.PENDING,
-                ).delete()
-            self._point_exclusions_at_keepers(items)
-            JournalEntry.objects.bulk_create(
-                [
-                    JournalEntry(
-                        run=self.run,
-                        entity=self.entity,
-                        source_id=i.source_id,
-                        target_id=i.target_id,
-                        op=i.journal[0],
-                        pre_image=i.journal[1],
-                    )
-                    for i in items
-                    if i.journal is not None
-                ]
-            )
+            if not self.dry:
+                self._write_maps(items, now)
             RecordOutcome.objects.bulk_create(
                 [
                     RecordOutcome(
@@ -534,14 +619,120 @@ class BatchProcessor:
                     "created_at",
                 ],
             )
-            EntityBatch.objects.filter(pk=self.batch.pk).update(
-                status=BatchStatus.DONE,
-                read=len(items),
-                requests=self.target.requests_sent,
-                lease_owner="",
-                lease_expires_at=None,
-                finished_at=now,
-                error="",
+            # Counted from the batch's outcomes: exact however often a page was re-read.
+            counts = dict.fromkeys(COUNTERS, 0)
+            for action, n in (
+                RecordOutcome.objects.filter(batch=self.batch)
+                .values_list("action")
+                .annotate(n=Count("id"))
+            ):
+                counts[COUNTERS_OF.get(action, "skipped")] += n
+            fields: dict[str, Any] = {
+                "read": sum(counts.values()),
+                "requests": F("requests") + self.target.requests_sent - self._requests_counted,
                 **counts,
-            )
+            }
+            self._requests_counted = self.target.requests_sent
+            if cursor is not None:
+                fields["cursor"] = cursor
+            if done:
+                fields.update(
+                    status=BatchStatus.DONE,
+                    lease_owner="",
+                    lease_expires_at=None,
+                    finished_at=now,
+                    error="",
+                )
+            EntityBatch.objects.filter(pk=self.batch.pk).update(**fields)
         return counts
+
+    def _write_maps(self, items: list[Item], now: datetime) -> None:
+        """RecordMap, pending marks, journal and review-queue rows of a committed page."""
+        synced = [i for i in items if i.action in (Action.CREATED, Action.UPDATED, Action.MERGED)]
+        RecordMap.objects.bulk_create(
+            [
+                RecordMap(
+                    project_id=self.project_id,
+                    entity=self.entity,
+                    source_id=i.source_id,
+                    target_id=i.target_id,
+                    natural_key=i.natural_key,
+                    status=MapStatus.SYNCED,
+                    source_hash=i.digest,
+                    canonical=i.canonical or {},
+                    target_hash=i.target_hash,
+                    target_canonical=i.target_canonical or {},
+                    last_run=self.run,
+                    synced_at=now,
+                )
+                for i in synced
+            ],
+            update_conflicts=True,
+            unique_fields=["project", "entity", "source_id"],
+            update_fields=[
+                "target_id",
+                "natural_key",
+                "status",
+                "source_hash",
+                "canonical",
+                "target_hash",
+                "target_canonical",
+                "last_run",
+                "synced_at",
+            ],
+        )
+        # A create the target refused for good left nothing behind: drop its pending mark.
+        refused = [i.source_id for i in items if i.action == Action.FAILED and not i.keep_pending]
+        if refused:
+            RecordMap.objects.filter(
+                project_id=self.project_id,
+                entity=self.entity,
+                source_id__in=refused,
+                status=MapStatus.PENDING,
+            ).delete()
+        self._point_exclusions_at_keepers(items)
+        JournalEntry.objects.bulk_create(
+            [
+                JournalEntry(
+                    run=self.run,
+                    entity=self.entity,
+                    source_id=i.source_id,
+                    target_id=i.target_id,
+                    op=i.journal[0],
+                    pre_image=i.journal[1],
+                )
+                for i in items
+                if i.journal is not None
+            ]
+        )
+        rows = RecordMap.objects.filter(project_id=self.project_id, entity=self.entity)
+        removed = [i.source_id for i in items if i.map_change == "remove"]
+        if removed:
+            rows.filter(source_id__in=removed).delete()
+        archived = [i.source_id for i in items if i.map_change == "archive"]
+        if archived:
+            rows.filter(source_id__in=archived).update(status=MapStatus.ARCHIVED)
+        for item in items:
+            if item.action == Action.CONFLICT and item.conflict is not None:
+                open_conflict(
+                    self.run,
+                    self.entity,
+                    item.source_id,
+                    item.target_id,
+                    item.natural_key,
+                    **item.conflict,
+                )
+
+
+def open_conflict(
+    run: Any, entity: str, source_id: str, target_id: str, natural_key: str, **fields: Any
+) -> None:
+    """Open a review-queue row for a record, or refresh the open one (one per record)."""
+    conflict_model = django_apps.get_model("conflicts", "Conflict")
+    conflict_model.objects.update_or_create(
+        project_id=run.project_id,
+        entity=entity,
+        source_id=source_id,
+        status="open",
+        defaults={"run": run, "target_id": target_id, "natural_key": natural_key, **fields},
+    )

@@ -15,7 +15,14 @@ from apps.core.roles import Capability
 from apps.projects.access import can
 from apps.projects.models import Project
 from apps.runs import planning, points, states
-from apps.runs.choices import SUPPORTED_KINDS, Action, BatchStatus, RunKind, RunStatus
+from apps.runs.choices import (
+    SUPPORTED_KINDS,
+    SYNC_KINDS,
+    Action,
+    BatchStatus,
+    RunKind,
+    RunStatus,
+)
 from apps.runs.models import EntityBatch, RecordOutcome, Run
 from apps.stores.connectors.base import ConnectorError
 from apps.stores.services import build_connector
@@ -33,6 +40,9 @@ class EntityProgress:
     failed: int
     batches_total: int
     batches_done: int
+    merged: int = 0
+    conflicts: int = 0
+    deleted: int = 0
 
     @property
     def percent(self) -> int:
@@ -42,7 +52,7 @@ class EntityProgress:
 
     @property
     def ok(self) -> int:
-        return self.created + self.updated + self.unchanged
+        return self.created + self.updated + self.unchanged + self.merged + self.deleted
 
 
 class BudgetExceeded(Conflict):
@@ -86,6 +96,32 @@ def _check_budget(
     return estimate
 
 
+def _check_options(project: Project, kind: str, options: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(options) - {"deletes", "of"})
+    if unknown:
+        raise ValidationError({"options": f"Unknown options: {', '.join(unknown)}."})
+    clean: dict[str, Any] = {}
+    if "deletes" in options:
+        if not isinstance(options["deletes"], bool):
+            raise ValidationError({"options": "deletes is true or false."})
+        clean["deletes"] = options["deletes"]
+    rehearsed = kind
+    if kind == RunKind.DRY_RUN:
+        rehearsed = options.get(
+            "of", RunKind.DELTA if planning.watermark(project) else RunKind.FULL
+        )
+        if rehearsed not in SYNC_KINDS:
+            raise ValidationError({"options": "A dry run rehearses a full or a delta run."})
+        clean["of"] = rehearsed
+    elif "of" in options:
+        raise ValidationError({"options": "Only a dry run takes 'of'."})
+    if rehearsed == RunKind.DELTA and planning.watermark(project) is None:
+        raise ValidationError(
+            {"kind": "A delta needs a baseline: run a full migration of the project first."}
+        )
+    return clean
+
+
 def start_run(
     project: Project,
     *,
@@ -94,6 +130,7 @@ def start_run(
     request: Any = None,
     parent: Run | None = None,
     override_budget: bool = False,
+    options: dict[str, Any] | None = None,
 ) -> Run:
     """Queue a run and enqueue its planning once the transaction commits.
 
@@ -112,6 +149,7 @@ def start_run(
             raise ValidationError(
                 {"parent": f"Run #{parent.pk} did not partially fail: it has nothing to retry."}
             )
+    options = _check_options(project, kind, options or {})
     estimate = _check_budget(project, kind, parent, user, override_budget)
     overridden = bool(estimate is not None and points.over_budget(project, estimate))
     try:
@@ -119,6 +157,7 @@ def start_run(
             run = Run.objects.create(
                 project=project,
                 kind=kind,
+                options=options,
                 parent=parent,
                 created_by=user,
                 points_estimate=estimate or 0,
@@ -130,7 +169,7 @@ def start_run(
                 user=user,
                 request=request,
                 project_id=project.pk,
-                payload={"kind": kind, "parent": parent.pk if parent else None},
+                payload={"kind": kind, "parent": parent.pk if parent else None, **options},
             )
             if overridden:
                 audit.record(
@@ -180,6 +219,9 @@ def entity_progress(run: Run) -> list[EntityProgress]:
             unchanged=Sum("unchanged"),
             skipped=Sum("skipped"),
             failed=Sum("failed"),
+            merged=Sum("merged"),
+            conflicts=Sum("conflicts"),
+            deleted=Sum("deleted"),
             batches_total=Count("id"),
             batches_done=Count("id", filter=Q(status__in=[BatchStatus.DONE, BatchStatus.FAILED])),
         )
@@ -200,6 +242,9 @@ def entity_progress(run: Run) -> list[EntityProgress]:
                 failed=row.get("failed") or 0,
                 batches_total=row.get("batches_total") or 0,
                 batches_done=row.get("batches_done") or 0,
+                merged=row.get("merged") or 0,
+                conflicts=row.get("conflicts") or 0,
+                deleted=row.get("deleted") or 0,
             )
         )
     return result

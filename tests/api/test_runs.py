@@ -74,7 +74,7 @@ def test_anonymous_cannot_start(api, project):
     ("body", "message"),
     [
         ({"kind": "everything"}, '"everything" is not a run kind'),
-        ({"kind": "delta"}, "not available yet"),
+        ({"kind": "delta"}, "needs a baseline"),
         ({"kind": "retry_failed"}, "no partially failed run"),
         ({"kind": ["full"]}, "not a run kind"),
         ({}, "required"),

@@ -1,0 +1,112 @@
+"""Records deleted at the source: found by an id-set diff against RecordMap (or named by a
+webhook), then handled by the entity's delete policy:
+
+- propagate: delete on the target (journalled with its pre-image, so a rollback re-creates it);
+- archive:   hide on the target (status draft) where the entity has a status, else review;
+- review:    a "delete" conflict in the review queue (the default: nothing vanishes silently).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.runs.choices import Action, JournalOp, MapStatus
+from apps.runs.models import RecordMap
+from apps.runs.processing import BatchProcessor, Item
+from apps.stores.connectors.base import WriteItem
+
+ARCHIVABLE = {"products", "posts"}  # entities whose canonical form has a status
+
+
+class DeleteProcessor(BatchProcessor):
+    def execute(self) -> None:
+        self.commit(self.sweep())
+
+    def _gone_ids(self) -> list[str]:
+        named = self.batch.cursor.get("ids")
+        mapped = RecordMap.objects.filter(
+            project_id=self.project_id, entity=self.entity, status=MapStatus.SYNCED
+        )
+        if named is not None:
+            # A webhook said so; believe the source only if it no longer has the record.
+            still_there = {
+                self.source.record_id(raw)
+                for raw in self.source.read_by_ids(self.entity, [str(i) for i in named])
+            }
+            candidates = [str(i) for i in named if str(i) not in still_there]
+            return list(mapped.filter(source_id__in=candidates).values_list("source_id", flat=True))
+        present = set(self.source.list_ids(self.entity))
+        return [sid for sid in mapped.values_list("source_id", flat=True) if sid not in present]
+
+    def sweep(self) -> list[Item]:
+        gone = self._gone_ids()
+        if not gone:
+            return []
+        policy = (self.run.project.delete_policies or {}).get(self.entity, "review")
+        if policy == "archive" and self.entity not in ARCHIVABLE:
+            policy = "review"
+        maps = {
+            m.source_id: m
+            for m in RecordMap.objects.filter(
+                project_id=self.project_id, entity=self.entity, source_id__in=gone
+            )
+        }
+        items = [
+            Item(sid, natural_key=maps[sid].natural_key, target_id=maps[sid].target_id)
+            for sid in gone
+        ]
+        pre_images: dict[str, dict[str, Any]] = {}
+        for chunk in self._chunks(items):
+            for raw in self.target.read_by_ids(self.entity, [i.target_id for i in chunk]):
+                pre_images[self.target.record_id(raw)] = raw
+        for item in items:
+            pre_image = pre_images.get(item.target_id)
+            if pre_image is None:
+                item.finish(Action.DELETED, "deleted at the source; already gone from the target")
+                item.map_change = "remove"
+            elif self.dry:
+                item.finish(Action.DELETED, f"dry run: deleted at the source, would {policy}")
+            elif policy == "propagate":
+                self._propagate(item, pre_image)
+            elif policy == "archive":
+                self._archive(item, pre_image, maps[item.source_id])
+            else:
+                target_now = self._target_form(pre_image)
+                item.finish(Action.CONFLICT, "deleted at the source (sent to review)")
+                item.conflict = {
+                    "kind": "delete",
+                    "base": maps[item.source_id].canonical,
+                    "target": target_now,
+                    "policy": "review",
+                }
+        return items
+
+    def _propagate(self, item: Item, pre_image: dict[str, Any]) -> None:
+        [result] = self.target.delete(self.entity, [item.target_id])
+        self._heartbeat()
+        if result.ok:
+            item.journal = (JournalOp.DELETED, pre_image)
+            item.finish(Action.DELETED, "deleted at the source: deleted on the target")
+            item.map_change = "remove"
+        else:
+            item.finish(Action.FAILED, f"target refused the delete: {result.error}")
+
+    def _archive(self, item: Item, pre_image: dict[str, Any], record_map: RecordMap) -> None:
+        hidden = {**self._target_form(pre_image), "status": "draft"}
+        [result] = self.target.update(
+            self.entity,
+            [
+                WriteItem(
+                    ref=item.source_id,
+                    target_id=item.target_id,
+                    payload=self.target.from_canonical(self.entity, hidden),
+                )
+            ],
+        )
+        self._heartbeat()
+        if result.ok:
+            item.journal = (JournalOp.UPDATED, pre_image)
+            item.finish(Action.DELETED, "deleted at the source: archived (hidden) on the target")
+            item.map_change = "archive"
+        else:
+            item.finish(Action.FAILED, f"target refused to archive: {result.error}")
