@@ -28,6 +28,17 @@ class RunStartSerializer(serializers.Serializer):
         error_messages={"invalid_choice": f'"{{input}}" is not a run kind; use one of {_KINDS}.'},
     )
     override_budget = serializers.BooleanField(default=False, help_text=_OVERRIDE_HELP)
+    deletes = serializers.BooleanField(
+        required=False,
+        help_text="delta (or a dry run of one): also look for records deleted at the source "
+        "(lists every source id: a final sweep).",
+    )
+    of = serializers.ChoiceField(
+        choices=[RunKind.FULL, RunKind.DELTA],
+        required=False,
+        help_text="dry_run: the kind of run it rehearses (default: delta once the project has "
+        "a baseline, else full).",
+    )
     parent = BoundedPrimaryKeyRelatedField(
         queryset=Run.objects.none(),
         required=False,
@@ -62,6 +73,9 @@ class ProgressCountsSerializer(serializers.Serializer):
     unchanged = serializers.IntegerField()
     skipped = serializers.IntegerField()
     failed = serializers.IntegerField()
+    merged = serializers.IntegerField(help_text="Changed on both sides and merged by policy.")
+    conflicts = serializers.IntegerField(help_text="Sent to the review queue.")
+    deleted = serializers.IntegerField(help_text="Deleted (or archived) at the source.")
     percent = serializers.IntegerField(min_value=0, max_value=100)
     batches_total = serializers.IntegerField()
     batches_done = serializers.IntegerField()

@@ -122,6 +122,7 @@ class ProjectRunsView(generics.ListCreateAPIView):
             request=request,
             parent=parent,
             override_budget=data["override_budget"],
+            options={key: data[key] for key in ("deletes", "of") if key in data} or None,
         )
         return Response(_detail(run), status=status.HTTP_201_CREATED)
 
