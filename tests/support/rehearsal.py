@@ -55,13 +55,15 @@ class Rehearsal:
         return list(self.target.records.filter(resource="product").values("object_id", "sku"))
 
 
-def make_rehearsal(transport, products: int, base: str = TESTSERVER) -> Rehearsal:
+def make_rehearsal(
+    transport, products: int, base: str = TESTSERVER, slug_suffix: str = ""
+) -> Rehearsal:
     user = UserFactory()
     source, source_credentials = create_sandbox_store(
-        slug="src", name="Source", flavor=Flavor.WOOCOMMERCE
+        slug=f"src{slug_suffix}", name="Source", flavor=Flavor.WOOCOMMERCE
     )
     target, target_credentials = create_sandbox_store(
-        slug="dst", name="Target", flavor=Flavor.BIGCOMMERCE
+        slug=f"dst{slug_suffix}", name="Target", flavor=Flavor.BIGCOMMERCE
     )
     if products:
         seed_woocommerce(source, products)
