@@ -49,6 +49,18 @@ class Conflict(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # A person's claim while their resolution is written to the target (apps/conflicts/
+    # services.py): taken by one conditional UPDATE before the target is called, so two people
+    # resolving at once make one write; released when the write fails; a claim older than
+    # services.CLAIM_TTL is abandoned (a process that died mid-write) and may be taken over.
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # Why the last attempt to resolve failed (the target refused or was unreachable, or the
+    # target changed meanwhile); cleared when a resolution succeeds.
+    error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
