@@ -46,6 +46,7 @@ def main() -> None:
         "source_hash",
         "canonical",
         "target_hash",
+        "target_canonical",
         "synced_at",
     ]
     rows = list(RecordMap.objects.filter(project=project).values_list(*columns))
