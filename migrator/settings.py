@@ -66,12 +66,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_filters",
     "django_htmx",
+    "django_celery_beat",
     "apps.core",
     "apps.stores",
     "apps.sandbox",
     "apps.projects",
     "apps.runs",
     "apps.conflicts",
+    "apps.webhooks",
     "apps.demo",
 ]
 
@@ -163,6 +165,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "runs-reap": {"task": "runs.reap", "schedule": REAPER_INTERVAL_SECONDS},
 }
+# Beat reads its entries from the database (django-celery-beat), so per-project schedules made
+# in the dashboard or API reach it without a restart; the entries above are copied in at start.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Engine --------------------------------------------------------------------------------
 # Public base URL of this server: sandbox stores are served under {PUBLIC_URL}/sandbox/.

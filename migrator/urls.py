@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("apps.runs.api.urls")),
     path("", include("apps.sandbox.api.urls")),
     path("", include("apps.conflicts.api.urls")),
+    path("", include("apps.webhooks.api.urls")),
 ]
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("stores/", include("apps.stores.urls")),
     path("sandbox/", include("apps.sandbox.urls")),
     path("conflicts/", include("apps.conflicts.urls")),
+    path("webhooks/", include("apps.webhooks.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -19,13 +19,23 @@ from apps.stores.services import transport_override
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 
 
+class InProcessTransport(httpx.WSGITransport):
+    """Real HTTP requests and responses to this server's app, in the test's own transaction.
+
+    As Django's test client does, a request must not close the test's open connection; the
+    client reconnects that signal after each of its own requests, so it is taken off again
+    before every request here."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        return super().handle_request(request)
+
+
 @pytest.fixture
 def sandbox_http(db):
-    """Route connector traffic to the in-process sandbox (http://testserver/sandbox/…)."""
-    # As Django's test client does: a request must not close the test's open transaction.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    transport = httpx.WSGITransport(app=SandboxFaultsApp(WSGIHandler(), in_process=True))
+    """Route connector traffic to the in-process sandbox (http://localhost/sandbox/…)."""
+    transport = InProcessTransport(app=SandboxFaultsApp(WSGIHandler(), in_process=True))
     try:
         with transport_override(transport):
             yield transport

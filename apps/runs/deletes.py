@@ -23,20 +23,28 @@ class DeleteProcessor(BatchProcessor):
         self.commit(self.sweep())
 
     def _gone_ids(self) -> list[str]:
-        named = self.batch.cursor.get("ids")
+        """Mapped records the source no longer has. A listing that misses an id (a webhook's
+        word, or a page that shifted under a paged listing) is confirmed by asking for the
+        record itself: only records the source cannot return are treated as deleted."""
         mapped = RecordMap.objects.filter(
             project_id=self.project_id, entity=self.entity, status=MapStatus.SYNCED
         )
+        named = self.batch.cursor.get("ids")
         if named is not None:
-            # A webhook said so; believe the source only if it no longer has the record.
-            still_there = {
-                self.source.record_id(raw)
-                for raw in self.source.read_by_ids(self.entity, [str(i) for i in named])
-            }
-            candidates = [str(i) for i in named if str(i) not in still_there]
-            return list(mapped.filter(source_id__in=candidates).values_list("source_id", flat=True))
-        present = set(self.source.list_ids(self.entity))
-        return [sid for sid in mapped.values_list("source_id", flat=True) if sid not in present]
+            candidates = list(
+                mapped.filter(source_id__in=[str(i) for i in named]).values_list(
+                    "source_id", flat=True
+                )
+            )
+        else:
+            present = set(self.source.list_ids(self.entity))
+            candidates = [s for s in mapped.values_list("source_id", flat=True) if s not in present]
+        still_there: set[str] = set()
+        for chunk in self._chunks(candidates):
+            still_there.update(
+                self.source.record_id(raw) for raw in self.source.read_by_ids(self.entity, chunk)
+            )
+        return [source_id for source_id in candidates if source_id not in still_there]
 
     def sweep(self) -> list[Item]:
         gone = self._gone_ids()
@@ -64,6 +72,8 @@ class DeleteProcessor(BatchProcessor):
             if pre_image is None:
                 item.finish(Action.DELETED, "deleted at the source; already gone from the target")
                 item.map_change = "remove"
+            elif self.dry and policy == "review":
+                item.finish(Action.CONFLICT, "dry run: deleted at the source, would go to review")
             elif self.dry:
                 item.finish(Action.DELETED, f"dry run: deleted at the source, would {policy}")
             elif policy == "propagate":

@@ -238,3 +238,63 @@ class JournalEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.op} {self.entity} {self.target_id} in run {self.run_id}"
+
+
+class Schedule(models.Model):
+    """A project's timed run — a delta (or a dry run) every N minutes or hours, on a crontab, or
+    once at a moment (24 hours after go-live, a final sweep with deletes).
+
+    Beat fires the django-celery-beat PeriodicTask that apps/runs/schedules.py keeps in step
+    with this row; the row is what the dashboard and the API show, including what the last
+    firing did (the run it started, or why it was refused)."""
+
+    class Trigger(models.TextChoices):
+        INTERVAL = "interval", "Every N minutes, hours or days"
+        CRONTAB = "crontab", "Crontab"
+        ONCE = "once", "Once"
+
+    class Period(models.TextChoices):
+        # The names django-celery-beat's IntervalSchedule uses.
+        MINUTES = "minutes", "minutes"
+        HOURS = "hours", "hours"
+        DAYS = "days", "days"
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="schedules"
+    )
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=20, choices=RunKind.choices)
+    # As Run.options: {"deletes": true} for a final sweep, {"of": "delta"} for a dry run.
+    options = models.JSONField(default=dict, blank=True)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    every = models.PositiveIntegerField(null=True, blank=True)
+    period = models.CharField(max_length=10, choices=Period.choices, blank=True)
+    # Five fields, "minute hour day-of-month month day-of-week", in UTC.
+    crontab = models.CharField(max_length=120, blank=True)
+    run_at = models.DateTimeField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    fires = models.PositiveIntegerField(default=0)
+    last_fired_at = models.DateTimeField(null=True, blank=True)
+    last_run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # "started run #12" or "refused: the project already has run #11 in progress".
+    last_outcome = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind}) of project {self.project_id}"

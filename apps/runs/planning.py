@@ -110,11 +110,13 @@ def _event_ids(run: Run, entity: str) -> tuple[list[str], list[str]]:
     events = ChangeEvent.objects.filter(project=run.project, entity=entity).filter(
         Q(run__isnull=True) | Q(run__status__in=[RunStatus.FAILED, RunStatus.CANCELLED])
     )
-    changed, deleted = set(), set()
-    for source_id, action in events.values_list("source_id", "action"):
+    changed, deleted, taken = set(), set(), []
+    for pk, source_id, action in events.values_list("pk", "source_id", "action"):
         (deleted if action == "deleted" else changed).add(source_id)
+        taken.append(pk)
     if run.kind != RunKind.DRY_RUN:  # a rehearsal leaves the events to the real delta
-        events.update(run=run)
+        # Only the events read: one arriving meanwhile waits for the next delta.
+        ChangeEvent.objects.filter(pk__in=taken).update(run=run)
     return sorted(changed - deleted), sorted(deleted)
 
 

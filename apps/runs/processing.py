@@ -592,6 +592,7 @@ class BatchProcessor:
                 raise LeaseLost(f"batch {self.batch.pk} is now held by {holder}")
             if not self.dry:
                 self._write_maps(items, now)
+            items = self._keep_earlier_writes(items)
             RecordOutcome.objects.bulk_create(
                 [
                     RecordOutcome(
@@ -645,6 +646,19 @@ class BatchProcessor:
                 )
             EntityBatch.objects.filter(pk=self.batch.pk).update(**fields)
         return counts
+
+    def _keep_earlier_writes(self, items: list[Item]) -> list[Item]:
+        """A record read twice in one run (named by a webhook and in the delta's window, or at
+        a page boundary) keeps the outcome of the pass that wrote it, not "unchanged"."""
+        unchanged = [i.source_id for i in items if i.action == Action.UNCHANGED]
+        if not unchanged:
+            return items
+        written = set(
+            RecordOutcome.objects.filter(run=self.run, entity=self.entity, source_id__in=unchanged)
+            .exclude(action__in=[Action.UNCHANGED, Action.SKIPPED, Action.FAILED])
+            .values_list("source_id", flat=True)
+        )
+        return [i for i in items if not (i.action == Action.UNCHANGED and i.source_id in written)]
 
     def _write_maps(self, items: list[Item], now: datetime) -> None:
         """RecordMap, pending marks, journal and review-queue rows of a committed page."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.runs import engine
+from apps.runs import engine, schedules
 
 RETRY = {
     "autoretry_for": (engine.BatchDeferred,),
@@ -35,3 +35,11 @@ def process_batch(self, batch_id: int) -> None:
 @shared_task(name="runs.reap")
 def reap() -> dict[str, int]:
     return engine.reap()
+
+
+@shared_task(name="runs.scheduled_start")
+def scheduled_start(schedule_id: int) -> str | None:
+    """Fired by beat for a project's Schedule. No retry: a refused or failed firing is
+    recorded on the schedule and the next tick tries again (a retry could start a run late)."""
+    firing = schedules.fire(schedule_id)
+    return firing.outcome if firing else None

@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.run_cancel, name="cancel"),
     path("<int:pk>/retry-failed/", views.run_retry_failed, name="retry_failed"),
     path("<int:pk>/batches/", views.run_batches, name="batches"),
+    path("<int:pk>/start-for-real/", views.run_start_for_real, name="start_for_real"),
 ]

@@ -28,7 +28,7 @@ from django_htmx.http import HTMX_STOP_POLLING
 from apps.core.errors import Conflict
 from apps.core.roles import Capability, role_allows
 from apps.projects.access import require
-from apps.runs import metrics, services
+from apps.runs import metrics, rehearsals, services
 from apps.runs.choices import BatchStatus, RunKind, RunStatus
 from apps.runs.models import EntityBatch, Run
 from apps.runs.services import BudgetExceeded, EntityProgress
@@ -184,6 +184,28 @@ def _get_run(user: Any, run_id: int, capability: str = Capability.VIEW) -> tuple
     return run, role
 
 
+def _plan_context(run: Run, role: str, progress: list[EntityProgress]) -> dict[str, Any]:
+    """A dry run's plan: per entity what the rehearsed run would do, and whether it can be
+    started for real from here."""
+    if run.kind != RunKind.DRY_RUN:
+        return {}
+    rows = rehearsals.plan_rows(progress, rehearsals.points_read(run, progress))
+    can_start = role_allows(role, Capability.START_RUN)
+    planned = not rehearsals.refusal(run)
+    return {
+        "plan_rows": rows,
+        "plan_totals": rehearsals.plan_totals(rows),
+        "plan_of": rehearsals.describe(run),
+        "plan_ready": planned,
+        "plan_stale": rehearsals.stale_since(run) if planned else None,
+        "can_start_for_real": planned and can_start,
+        "can_override_for_real": planned
+        and can_start
+        and run.project.points_budget is not None
+        and role_allows(role, Capability.MANAGE),
+    }
+
+
 def _progress_context(run: Run, role: str) -> dict[str, Any]:
     progress = services.entity_progress(run)
     processed = sum(p.processed for p in progress)
@@ -191,9 +213,11 @@ def _progress_context(run: Run, role: str) -> dict[str, Any]:
     elapsed = elapsed_seconds(run)
     rate = processed / elapsed if elapsed else None
     eta = metrics.eta(run)
+    points = metrics.entity_points(run)
     return {
+        **_plan_context(run, role, progress),
         "run": run,
-        "rows": _progress_rows(progress, metrics.entity_points(run)),
+        "rows": _progress_rows(progress, points),
         "stages": metrics.stages(run, progress),
         "chart": throughput_chart(metrics.throughput(run)),
         "eta": eta,
@@ -325,6 +349,33 @@ def run_retry_failed(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Run #{retry.pk} queued: retrying the failed records of #{pk}.")
         return redirect("runs:detail", pk=retry.pk)
     return redirect(reverse("runs:detail", args=[run.pk]) + "#failures")
+
+
+@login_required
+@require_POST
+def run_start_for_real(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start the run a dry run rehearsed, with its options (START_RUN; an admin may go past the
+    points budget with "override")."""
+    run, role = _get_run(request.user, pk, Capability.START_RUN)
+    override = request.POST.get("override_budget") in ("on", "true", "1")
+    if override and not role_allows(role, Capability.MANAGE):
+        raise PermissionDenied("Only a project admin can start a run past the points budget.")
+    try:
+        real = rehearsals.start_for_real(
+            run, user=request.user, request=request, override_budget=override
+        )
+    except BudgetExceeded as exc:
+        messages.error(request, str(exc), extra_tags="budget")
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, f"Run #{real.pk} queued: {rehearsals.describe(run)}, as planned by #{pk}."
+        )
+        return redirect("runs:detail", pk=real.pk)
+    return redirect(reverse("runs:detail", args=[run.pk]) + "#dry-run-plan")
 
 
 @login_required

@@ -21,7 +21,7 @@ from tests.support.rehearsal import make_rehearsal
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_merchandiser_clears_the_queue(live_server, page, artifacts):  # noqa: F811
+def test_merchandiser_clears_the_queue(live_server, page, artifacts):
     rehearsal = make_rehearsal(None, products=3, base=live_server.url)
     rehearsal.run = run_inline(start_run(rehearsal.project, kind="full").pk)
     first, second, _ = record_maps(rehearsal)

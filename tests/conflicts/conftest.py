@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db.backends.base.base import BaseDatabaseWrapper
 from rest_framework.test import APIClient
 
 from apps.conflicts.models import Conflict
@@ -23,21 +22,8 @@ from tests.factories import MembershipFactory
 from tests.support.rehearsal import Rehearsal, make_rehearsal
 
 
-@pytest.fixture(autouse=True)
-def conflict_urls(settings):
-    settings.ROOT_URLCONF = "tests.conflicts.urls"
-
-
 @pytest.fixture
-def keep_test_connection(monkeypatch):
-    """Django's test client reconnects close_old_connections after each request, undoing what
-    sandbox_http disconnected; the next in-process sandbox request would then close the test's
-    own connection (it is inside the test transaction). Keep it open."""
-    monkeypatch.setattr(BaseDatabaseWrapper, "close_if_unusable_or_obsolete", lambda self: None)
-
-
-@pytest.fixture
-def migrated(sandbox_http, keep_test_connection) -> Rehearsal:
+def migrated(sandbox_http) -> Rehearsal:
     """Three products migrated to the target sandbox by a real full run."""
     rehearsal = make_rehearsal(sandbox_http, products=3)
     run = run_inline(start_run(rehearsal.project, kind="full").pk)

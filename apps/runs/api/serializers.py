@@ -65,6 +65,10 @@ class RetryFailedSerializer(serializers.Serializer):
     override_budget = serializers.BooleanField(default=False, help_text=_OVERRIDE_HELP)
 
 
+class StartForRealSerializer(serializers.Serializer):
+    override_budget = serializers.BooleanField(default=False, help_text=_OVERRIDE_HELP)
+
+
 class ProgressCountsSerializer(serializers.Serializer):
     total = serializers.IntegerField(help_text="Records the plan found at the source.")
     processed = serializers.IntegerField()
@@ -91,6 +95,21 @@ class RunSummarySerializer(serializers.ModelSerializer):
     )
     status = NamedChoiceField(enum_name="RunStatusEnum", choices=RunStatus.choices, read_only=True)
     is_live = serializers.BooleanField(read_only=True)
+    options = serializers.DictField(
+        read_only=True,
+        help_text='{"deletes": true} when the run also looks for records deleted at the source '
+        '(a final sweep); {"of": "full" | "delta"} for a dry run: the run it rehearses.',
+    )
+    since = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="A delta's window starts here (the last sync's until, less the overlap).",
+    )
+    until = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="The window's end, taken at planning before reading: the next delta's since.",
+    )
 
     class Meta:
         model = Run
@@ -101,6 +120,7 @@ class RunSummarySerializer(serializers.ModelSerializer):
             "status",
             "is_live",
             "parent",
+            "options",
             "since",
             "until",
             "error",

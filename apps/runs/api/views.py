@@ -22,7 +22,7 @@ from apps.projects.access import can, require
 from apps.projects.api.common import ErrorSerializer, IdCursorPagination, get_or_404
 from apps.projects.api.views import NOT_A_MEMBER, ROLE_FORBIDS, project_or_404
 from apps.projects.models import Project
-from apps.runs import metrics, services
+from apps.runs import metrics, rehearsals, services
 from apps.runs.api.serializers import (
     BatchSerializer,
     ErrorGroupsSerializer,
@@ -31,6 +31,7 @@ from apps.runs.api.serializers import (
     RunDetailSerializer,
     RunStartSerializer,
     RunSummarySerializer,
+    StartForRealSerializer,
     combined_progress,
 )
 from apps.runs.choices import RunKind
@@ -194,6 +195,36 @@ class RunRetryFailedView(generics.GenericAPIView):
             override_budget=override,
         )
         return Response(_detail(retry), status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    tags=["runs"],
+    summary="Start the run a dry run rehearsed, with its options (managers and admins)",
+    request=StartForRealSerializer,
+    responses={
+        201: RunDetailSerializer,
+        403: ROLE_FORBIDS,
+        404: NO_SUCH_RUN,
+        409: OpenApiResponse(
+            ErrorSerializer,
+            description="The run is not a finished dry run, the project has a live run, or "
+            "the run's Entity Points pass the budget.",
+        ),
+    },
+)
+class RunStartForRealView(generics.GenericAPIView):
+    serializer_class = StartForRealSerializer
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        run = run_or_404(request.user, self.kwargs["pk"], Capability.START_RUN)
+        serializer = StartForRealSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        override = serializer.validated_data["override_budget"]
+        _check_override(request.user, run.project, override)
+        real = rehearsals.start_for_real(
+            run, user=request.user, request=request, override_budget=override
+        )
+        return Response(_detail(real), status=status.HTTP_201_CREATED)
 
 
 @extend_schema(

@@ -17,7 +17,7 @@ from django.utils.text import slugify
 from apps.sandbox.bigcommerce import errors as err
 from apps.sandbox.bigcommerce.checks import Checker
 from apps.sandbox.bigcommerce.errors import ApiError, invalid
-from apps.sandbox.bigcommerce.query import int_list, page_of
+from apps.sandbox.bigcommerce.query import int_list, page_of, select_fields
 from apps.sandbox.models import SandboxObject, SandboxStore
 
 BRAND = "brand"
@@ -162,7 +162,7 @@ def list_brands(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     qs, _ = _filtered(store, query)
     rows, meta = page_of(qs, query, ["object_id"])
-    return [brand_json(row) for row in rows], meta
+    return select_fields([brand_json(row) for row in rows], query), meta
 
 
 def delete_brands(store: SandboxStore, query: QueryDict) -> None:

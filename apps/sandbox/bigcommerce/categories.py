@@ -27,6 +27,7 @@ from apps.sandbox.bigcommerce.checks import Checker, is_integer
 from apps.sandbox.bigcommerce.errors import ApiError, invalid
 from apps.sandbox.bigcommerce.query import int_list, page_of, pagination
 from apps.sandbox.models import SandboxObject, SandboxStore
+from apps.sandbox.webhooks import notify
 
 CATEGORY = "category"
 DEFAULT_TREE = {"id": 1, "name": "Default", "channels": [1]}
@@ -227,6 +228,7 @@ def create_categories(store: SandboxStore, payload: Any) -> tuple[int, dict[str,
                 continue
             taken.add(key)
             created.append(category_json(row))
+        notify(store, CATEGORY, "created", [c["category_id"] for c in created])
     return _outcome(created, failures, len(cleans), 201)
 
 
@@ -289,6 +291,12 @@ def update_categories(store: SandboxStore, payload: Any) -> tuple[int, dict[str,
             row.date_modified = now
             if not _save_alone(row):
                 failures[f"{index}.name"] = f"The category name {row.name!r} is already in use here"
+        notify(
+            store,
+            CATEGORY,
+            "updated",
+            [c["category_id"] for i, c in enumerate(cleans) if f"{i}.name" not in failures],
+        )
     return _outcome(None, failures, len(cleans), 200)
 
 
@@ -313,6 +321,7 @@ def delete_categories(store: SandboxStore, query: QueryDict) -> None:
         # The platform removes a category's subcategories with it.
         gone = roots | _descendant_ids(store, roots)
         _categories(store).filter(object_id__in=gone).delete()
+        notify(store, CATEGORY, "deleted", gone)
 
 
 # --- reads ---------------------------------------------------------------------------------

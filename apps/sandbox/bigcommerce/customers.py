@@ -28,6 +28,7 @@ from apps.sandbox.bigcommerce.checks import Checker
 from apps.sandbox.bigcommerce.errors import ApiError, invalid
 from apps.sandbox.bigcommerce.query import int_list, moment, page_of, text_list
 from apps.sandbox.models import SandboxObject, SandboxStore
+from apps.sandbox.webhooks import notify
 
 CUSTOMER = "customer"
 ADDRESS = "customer-address"
@@ -282,6 +283,7 @@ def create_customers(store: SandboxStore, payload: Any) -> list[dict[str, Any]]:
     try:
         with transaction.atomic():
             SandboxObject.objects.bulk_create(customers + addresses)
+            notify(store, CUSTOMER, "created", [row.object_id for row in customers])
     except IntegrityError:
         # A racing request took one of the emails between the check and the insert.
         raise _in_use(err.CREATE_CUSTOMERS_FAILED, ".customer_create", cleans[0]["email"]) from None
@@ -340,6 +342,7 @@ def update_customers(store: SandboxStore, payload: Any) -> list[dict[str, Any]]:
                 row.data = {**row.data, **{key: clean[key] for key in fields if key in clean}}
                 row.date_modified = now
                 row.save(update_fields=["name", "unique_name", "data", "date_modified"])
+            notify(store, CUSTOMER, "updated", wanted)
     except IntegrityError:
         raise _in_use(err.UPDATE_CUSTOMERS_FAILED, ".customer_update", "") from None
     return _serialize(store, [rows[i] for i in wanted], with_addresses=False)
@@ -355,6 +358,7 @@ def delete_customers(store: SandboxStore, query: QueryDict) -> None:
     with transaction.atomic():
         _addresses(store).filter(parent_id__in=ids).delete()
         _customers(store).filter(object_id__in=ids).delete()
+        notify(store, CUSTOMER, "deleted", ids)
 
 
 # --- customer reads ------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.utils import timezone
 from apps.sandbox.bigcommerce.errors import ApiError, invalid
 from apps.sandbox.bigcommerce.validation import check_custom_fields, check_images
 from apps.sandbox.models import SandboxObject, SandboxStore
+from apps.sandbox.webhooks import notify
 
 PRODUCT = "product"
 
@@ -162,6 +163,7 @@ def add_entry(store: SandboxStore, product_id: int, key: str, payload: Any) -> d
         product.data = data
         product.date_modified = timezone.now().replace(microsecond=0)
         product.save(update_fields=["data", "date_modified"])
+        notify(store, PRODUCT, "updated", [product_id])
     return next(entry for entry in data[key] if entry["id"] not in before)
 
 
@@ -186,6 +188,7 @@ def change_entry(
         product.data = data
         product.date_modified = timezone.now().replace(microsecond=0)
         product.save(update_fields=["data", "date_modified"])
+        notify(store, PRODUCT, "updated", [product_id])
     return next(e for e in data[key] if e["id"] == entry_id)
 
 
@@ -201,3 +204,4 @@ def delete_entry(store: SandboxStore, product_id: int, key: str, entry_id: int) 
         product.data = {**product.data, key: kept}
         product.date_modified = timezone.now().replace(microsecond=0)
         product.save(update_fields=["data", "date_modified"])
+        notify(store, PRODUCT, "updated", [product_id])

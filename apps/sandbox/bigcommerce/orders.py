@@ -30,6 +30,7 @@ from apps.sandbox.bigcommerce import customers
 from apps.sandbox.bigcommerce.checks import Checker, parse_moment
 from apps.sandbox.bigcommerce.errors import not_found, v2_invalid
 from apps.sandbox.models import SandboxObject, SandboxStore
+from apps.sandbox.webhooks import notify
 
 ORDER = "order"
 LINE = "order-product"
@@ -506,6 +507,7 @@ def create_order(store: SandboxStore, payload: Any, base: str) -> dict[str, Any]
     with transaction.atomic():
         order.save()
         SandboxObject.objects.bulk_create(rows)
+        notify(store, ORDER, "created", [order_id])
     return order_json(order, rows, base)
 
 
@@ -579,6 +581,7 @@ def update_order(store: SandboxStore, order_id: int, payload: Any, base: str) ->
         SandboxObject.objects.bulk_create(added)
         order.date_modified = now
         order.save(update_fields=["parent_id", "name", "data", "date_modified"])
+        notify(store, ORDER, "updated", [order_id])
     lines = sorted([*current.values(), *added], key=lambda row: row.object_id)
     return order_json(order, lines, base)
 
@@ -589,6 +592,7 @@ def archive_order(store: SandboxStore, order_id: int) -> None:
         order.data = {**order.data, "is_deleted": True}
         order.date_modified = _now()
         order.save(update_fields=["data", "date_modified"])
+        notify(store, ORDER, "archived", [order_id])
 
 
 # --- reads ---------------------------------------------------------------------------------

@@ -130,6 +130,24 @@ def includes(query: QueryDict) -> set[str]:
     return {part.strip() for part in query.get("include", "").split(",") if part.strip()}
 
 
+def select_fields(records: list[dict[str, Any]], query: QueryDict) -> list[dict[str, Any]]:
+    """`include_fields` / `exclude_fields` of catalog reads: the id is always kept, and so are
+    the sub-resources asked for with `include` (variants, images …)."""
+    wanted = text_list(query.get("include_fields", ""))
+    unwanted = set(text_list(query.get("exclude_fields", ""))) - {"id"}
+    if not wanted and not unwanted:
+        return records
+    kept = {"id", *wanted, *includes(query)} if wanted else None
+    return [
+        {
+            key: value
+            for key, value in record.items()
+            if (kept is None or key in kept) and key not in unwanted
+        }
+        for record in records
+    ]
+
+
 def pagination(total: int, count: int, page: int, limit: int, query: QueryDict) -> dict[str, Any]:
     total_pages = math.ceil(total / limit) if total else 0
 

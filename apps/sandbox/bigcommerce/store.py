@@ -35,10 +35,12 @@ from apps.sandbox.bigcommerce.query import (
     ordering,
     pagination,
     paging,
+    select_fields,
 )
 from apps.sandbox.bigcommerce.serialize import is_base, product_json, variant_json
 from apps.sandbox.bigcommerce.validation import check_product
 from apps.sandbox.models import SandboxObject, SandboxStore
+from apps.sandbox.webhooks import notify
 
 PRODUCT = "product"
 VARIANT = "variant"
@@ -362,6 +364,7 @@ def create_product(store: SandboxStore, payload: Any) -> dict[str, Any]:
         with transaction.atomic():
             check()
             product, current = _insert_product(store, clean, variants)
+            notify(store, PRODUCT, "created", [product.object_id])
     except IntegrityError:
         raise _conflict_from_integrity(check) from None
     return product_json(product, variants=current, media=True)
@@ -476,6 +479,7 @@ def _update(
                     store, product, clean, variants.get(product_id, []), ids, prefix(index)
                 )
                 results.append(product_json(product, variants=current, media=True))
+            notify(store, PRODUCT, "updated", [product_id for product_id, _ in items])
     except IntegrityError:
         raise _conflict_from_integrity(lambda: check(*load(lock=False))) from None
     return results
@@ -593,6 +597,7 @@ def delete_product(store: SandboxStore, product_id: int) -> None:
 def _delete(store: SandboxStore, product_ids: list[int]) -> None:
     SandboxObject.objects.filter(store=store, resource=VARIANT, parent_id__in=product_ids).delete()
     _products(store).filter(object_id__in=product_ids).delete()
+    notify(store, PRODUCT, "deleted", product_ids)
 
 
 # --- reads ---------------------------------------------------------------------------------
@@ -622,7 +627,7 @@ def list_products(
         )
         for row in rows
     ]
-    return data, pagination(total, len(data), page, limit, query)
+    return select_fields(data, query), pagination(total, len(data), page, limit, query)
 
 
 def _product(store: SandboxStore, product_id: int) -> SandboxObject:
@@ -640,9 +645,10 @@ def get_product(store: SandboxStore, product_id: int, query: QueryDict) -> dict[
         if "variants" in include
         else None
     )
-    return product_json(
+    data = product_json(
         product, variants=variants, include_options="options" in include, include=include
     )
+    return select_fields([data], query)[0]
 
 
 def list_variants(

@@ -3,7 +3,7 @@
 # real API.
 from django.urls import path
 
-from apps.sandbox.bigcommerce import views, views_catalog, views_customers, views_v2
+from apps.sandbox.bigcommerce import hooks, views, views_catalog, views_customers, views_v2
 
 urlpatterns = [
     # Catalog v3: products
@@ -30,6 +30,9 @@ urlpatterns = [
     # Customers v3 (concurrency-capped)
     path("v3/customers", views_customers.customer_list),
     path("v3/customers/addresses", views_customers.address_list),
+    # Webhooks v3
+    path("v3/hooks", hooks.hook_list),
+    path("v3/hooks/<int:hook_id>", hooks.hook),
     # Orders and blog posts v2
     path("v2/orders", views_v2.order_list),
     path("v2/orders/count", views_v2.order_count),

@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
@@ -235,13 +235,21 @@ def parse_query(params: Mapping[str, Any], spec: ListSpec = PRODUCT_LIST) -> Lis
     return q
 
 
-# WordPress date queries are exclusive at both ends.
+# WordPress date queries are exclusive at both ends and compare whole seconds: the posts table
+# keeps DATETIME columns (no fraction) and the bound is formatted "Y-m-d H:i:s". Sandbox rows keep
+# microseconds, so the comparison is made as MySQL would make it on the truncated values:
+# trunc(t) > floor(b) ⇔ t >= floor(b) + 1 s, and trunc(t) < floor(b) ⇔ t < floor(b).
 _WINDOW_LOOKUPS = {
-    "after": "date_created__gt",
-    "before": "date_created__lt",
-    "modified_after": "date_modified__gt",
-    "modified_before": "date_modified__lt",
+    "after": ("date_created__gte", timedelta(seconds=1)),
+    "before": ("date_created__lt", timedelta(0)),
+    "modified_after": ("date_modified__gte", timedelta(seconds=1)),
+    "modified_before": ("date_modified__lt", timedelta(0)),
 }
+
+
+def _window_filter(name: str, moment: datetime) -> dict[str, datetime]:
+    lookup, shift = _WINDOW_LOOKUPS[name]
+    return {lookup: moment.replace(microsecond=0) + shift}
 
 
 def filtered(
@@ -258,7 +266,8 @@ def filtered(
         qs = qs.filter(sku__in=q.skus)
     if q.search:
         qs = qs.filter(q.spec.search(q.search))
-    qs = qs.filter(**{_WINDOW_LOOKUPS[name]: moment for name, moment in q.windows.items()})
+    for name, moment in q.windows.items():
+        qs = qs.filter(**_window_filter(name, moment))
     if q.spec.apply is not None:
         qs = q.spec.apply(qs, q.filters)
     return qs
@@ -293,3 +302,33 @@ def run_query(
         # wc/v3 widens a SKU query to variations too (post_type product + product_variation).
         resources.append("variation")
     return page_of(filtered(store, resources, q, parent_id), q)
+
+
+def only_fields(items: list[dict[str, Any]], wanted: list[str]) -> list[dict[str, Any]]:
+    """WordPress's global `_fields` parameter (rest_filter_response_fields): keep only the named
+    fields of each item, where "a.b" keeps field b of object a. Unknown names are ignored, as
+    WordPress ignores them; no `_fields` (or an empty one) keeps everything. `wanted` is the
+    parameter as values() reads it ("id,name" or repeated `_fields[]=`)."""
+    paths = [part.split(".") for part in wanted]
+    if not paths:
+        return items
+    return [_pick(item, paths) for item in items]
+
+
+def _pick(item: dict[str, Any], paths: list[list[str]]) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for path in paths:
+        source: Any = item
+        target = kept
+        for depth, key in enumerate(path):
+            if not isinstance(source, dict) or key not in source:
+                break
+            if depth == len(path) - 1:
+                target[key] = source[key]
+                break
+            # "a" asked for whole already holds "a.b"; and the stored document is never edited.
+            if target.get(key) is source[key] or not isinstance(source[key], dict):
+                break
+            source = source[key]
+            target = target.setdefault(key, {})
+    return kept

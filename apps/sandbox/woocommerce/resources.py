@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from apps.sandbox.models import SandboxObject, SandboxStore
 from apps.sandbox.services import sandbox_base_url
+from apps.sandbox.webhooks import notify
 from apps.sandbox.woocommerce import records, schema
 from apps.sandbox.woocommerce.errors import WCError, invalid_params, item_error, too_many_items
 from apps.sandbox.woocommerce.store import BATCH_LIMIT, IdPool
@@ -268,6 +269,7 @@ class ResourceStore:
                     results[index] = row.data
                     changes.append((None, row.data))
             self.after_write(changes)
+            notify(self.sandbox, self.resource, "created", [new["id"] for _, new in changes])
         for index, first in self.pending.items():
             results[index] = self.duplicate_of(results[first])  # type: ignore[arg-type]
         return results  # type: ignore[return-value]
@@ -318,6 +320,7 @@ class ResourceStore:
                 (before[r.object_id], r.data) for r in touched if not failures[r.object_id]
             ]
             self.after_write(changes)
+            notify(self.sandbox, self.resource, "updated", [new["id"] for _, new in changes])
         return results  # type: ignore[return-value]
 
     def delete(self, raw_ids: list[Any], *, force: bool = True) -> list[Result]:
@@ -340,6 +343,7 @@ class ResourceStore:
             if gone:
                 self.objects().filter(object_id__in=gone).delete()
                 self.after_write([(data, None) for data in gone.values()])
+                notify(self.sandbox, self.resource, "deleted", gone)
         return results  # type: ignore[return-value]
 
     def batch(self, body: Any) -> dict[str, Any]:

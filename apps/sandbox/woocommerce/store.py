@@ -23,6 +23,7 @@ from django.utils.text import slugify
 
 from apps.sandbox.models import SandboxObject, SandboxStore
 from apps.sandbox.services import sandbox_base_url
+from apps.sandbox.webhooks import notify
 from apps.sandbox.woocommerce import records, schema
 from apps.sandbox.woocommerce.errors import (
     WCError,
@@ -274,6 +275,7 @@ class WooStore:
                 if not failure:
                     created.append((None, row.data))
             adjust_counts(self.sandbox, created)
+            notify(self.sandbox, PRODUCT, "created", [data["id"] for _, data in created])
         return self._settle(results, pending)
 
     def create_variations(self, parent: SandboxObject, payloads: list[Any]) -> list[Result]:
@@ -291,6 +293,7 @@ class WooStore:
                 results[index] = duplicate_sku(self._dup_holder(row.sku)) if failure else row.data
             if rows:
                 self._refresh_parents([parent])
+            notify(self.sandbox, PRODUCT, "updated", [parent.object_id] if rows else [])
         return self._settle(results, pending)
 
     # --- updates ---------------------------------------------------------------------------
@@ -353,6 +356,13 @@ class WooStore:
                     self.sandbox,
                     [(before[r.object_id], r.data) for r in touched if not failures[r.object_id]],
                 )
+            # A variation's change is its product's (the product's JSON changes with it).
+            notify(
+                self.sandbox,
+                PRODUCT,
+                "updated",
+                [r.parent_id or r.object_id for r in touched if not failures[r.object_id]],
+            )
         return results  # type: ignore[return-value]
 
     def update_products(self, payloads: list[Any]) -> list[Result]:
@@ -389,6 +399,12 @@ class WooStore:
                 self._objects(resource).filter(object_id__in=gone).delete()
             if gone and parent is not None:
                 self._refresh_parents([parent])
+            notify(
+                self.sandbox,
+                PRODUCT,
+                "updated" if parent else "deleted",
+                [parent.object_id] if parent and gone else gone,
+            )
         return results
 
     def delete_products(self, ids: list[Any]) -> list[Result]:

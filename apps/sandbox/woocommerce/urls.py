@@ -3,7 +3,7 @@ and tolerate one)."""
 
 from django.urls import re_path
 
-from apps.sandbox.woocommerce import views
+from apps.sandbox.woocommerce import views, webhooks
 
 urlpatterns = [
     re_path(r"^products/?$", views.products),
@@ -24,5 +24,7 @@ urlpatterns = [
     re_path(r"^orders/?$", views.orders),
     re_path(r"^orders/batch/?$", views.orders_batch),
     re_path(r"^orders/(?P<object_id>\d+)/?$", views.order),
+    re_path(r"^webhooks/?$", webhooks.webhook_list),
+    re_path(r"^webhooks/(?P<object_id>\d+)/?$", webhooks.webhook),
     re_path(r"^(?P<rest>.*)$", views.unknown_route),
 ]

@@ -24,9 +24,11 @@ from apps.sandbox.woocommerce.listing import (
     Listing,
     ListSpec,
     filtered,
+    only_fields,
     page_of,
     parse_query,
     run_query,
+    values,
 )
 from apps.sandbox.woocommerce.orders import ORDER_LIST, OrderStore
 from apps.sandbox.woocommerce.resources import ResourceStore
@@ -92,7 +94,8 @@ def _forced(request: HttpRequest) -> bool:
 def _listing_response(
     request: HttpRequest, listing: Listing, items: list[Any] | None = None
 ) -> JsonResponse:
-    response = JsonResponse(listing.items if items is None else items, safe=False)
+    shown = only_fields(listing.items if items is None else items, values(request.GET, "_fields"))
+    response = JsonResponse(shown, safe=False)
     response["X-WP-Total"] = str(listing.total)
     response["X-WP-TotalPages"] = str(listing.pages)
     page, links = listing.query.page, []

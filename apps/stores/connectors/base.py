@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -21,6 +21,30 @@ from typing import Any
 # posts date_gmt, BigCommerce date_created (ISO 8601, or RFC 2822 in v2).
 _CREATED_KEYS = ("date_created_gmt", "date_gmt", "date_created")
 _MODIFIED_KEYS = ("date_modified_gmt", "modified_gmt", "date_modified")
+
+
+#: How far this process's clock and a platform's may disagree (delta reads, adoption).
+CLOCK_SKEW = timedelta(seconds=60)
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def lower_bound(since: datetime) -> datetime:
+    """A `modified after` bound that keeps a record changed exactly at `since`, whatever the
+    platform's inclusiveness: platforms filter whole seconds, so one second below, truncated
+    (a record may be read twice, never missed)."""
+    return utc(since).replace(microsecond=0) - timedelta(seconds=1)
+
+
+def in_read(modified: datetime | None, until: datetime, started: datetime) -> bool:
+    """Whether a record a change scan returned belongs to this read: changed up to `until`,
+    or while the read ran (it may have been in the window when the read began). A record with
+    no date is kept: dropping it could lose it."""
+    if modified is None:
+        return True
+    return modified <= utc(until) or modified >= started - CLOCK_SKEW
 
 
 def parse_timestamp(value: Any, *, naive_is_utc: bool = True) -> datetime | None:

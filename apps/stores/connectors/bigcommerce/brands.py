@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apps.stores.connectors.base import Page, RecordInvalid
-from apps.stores.connectors.bigcommerce import common
+from apps.stores.connectors.bigcommerce import changes, common
 from apps.stores.connectors.bigcommerce.common import (
     BATCH,
     MAX_PAGE,
@@ -37,6 +37,15 @@ class BrandHandler(OneByOneHandler):
             total=pagination.get("total"),
             next_cursor={"page": page + 1} if more else None,
         )
+
+    def list_ids(self) -> list[str]:
+        def page_ids(page: int) -> tuple[list[str], int | None]:
+            params = {"page": page, "limit": MAX_PAGE, "include_fields": "id"}
+            body = self.api.v3(PATH, params)
+            total = body.get("meta", {}).get("pagination", {}).get("total")
+            return [str(r["id"]) for r in body["data"]], total
+
+        return changes.stable_ids(page_ids, self.count)
 
     def read_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []

@@ -25,7 +25,7 @@ from apps.stores.connectors.base import (
     WriteItem,
     WriteResult,
 )
-from apps.stores.connectors.bigcommerce import common
+from apps.stores.connectors.bigcommerce import changes, common
 from apps.stores.connectors.bigcommerce.api import RECORD_STATUSES, message, ok, transient
 from apps.stores.connectors.bigcommerce.common import (
     BATCH,
@@ -120,6 +120,15 @@ class CategoryHandler(Handler):
         records = list(self._load().values())
         records.sort(key=lambda r: (self._depth(r), int(r["category_id"])))
         return Page(records=records, total=len(records), next_cursor=None)
+
+    def list_ids(self) -> list[str]:
+        def page_ids(page: int) -> tuple[list[str], int | None]:
+            params = {"tree_id:in": TREE_ID, "page": page, "limit": common.MAX_PAGE}
+            body = self.api.v3(PATH, params)
+            total = body.get("meta", {}).get("pagination", {}).get("total")
+            return [str(r["category_id"]) for r in body["data"]], total
+
+        return changes.stable_ids(page_ids, self.count)
 
     def read_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []

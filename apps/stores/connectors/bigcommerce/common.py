@@ -8,7 +8,7 @@ from decimal import Decimal
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
-from apps.stores.connectors.base import Page, RecordInvalid, WriteItem, WriteResult
+from apps.stores.connectors.base import ConnectorError, Page, RecordInvalid, WriteItem, WriteResult
 
 # Page size cap of every list endpoint used here (v3 `limit`, v2 `limit`).
 MAX_PAGE = 250
@@ -99,6 +99,8 @@ class Handler:
 
     entity = ""
     max_write_batch = BATCH
+    #: Whether the platform lists this entity's records changed in a time window.
+    changes = False
 
     def __init__(self, api: Any) -> None:
         self.api = api
@@ -130,10 +132,23 @@ class Handler:
     def from_canonical(self, canonical: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
+    def read_changes(
+        self,
+        since: datetime | None,
+        until: datetime,
+        cursor: dict[str, Any] | None,
+        page_size: int,
+    ) -> Page:
+        raise ConnectorError(
+            f"BigCommerce keeps no modification time on {self.entity}: read them all and "
+            "compare content hashes"
+        )
+
+    def list_ids(self) -> list[str]:
+        raise NotImplementedError
+
 
 def require_targets(items: list[WriteItem]) -> None:
-    from apps.stores.connectors.base import ConnectorError
-
     missing = [item.ref for item in items if not item.target_id]
     if missing:
         raise ConnectorError(f"update needs target ids (missing for {', '.join(missing)})")

@@ -6,6 +6,9 @@ api.bigcommerce.com, a sandbox at {server}/sandbox/<slug>). Each entity has a ha
 of this package) that knows its endpoints, limits and canonical mapping; the connector holds
 the HTTP clients and dispatches to the handlers.
 
+Delta reads (`supports_changes`, `read_changes`, `list_ids`) are keyset scans per entity,
+described in changes.py.
+
 Plain Python, no Django: the engine builds it through apps.stores.services.build_connector.
 The access token lives only inside the HTTP clients' headers; it is never logged or put in an
 exception message.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -167,3 +171,24 @@ class BigCommerceConnector(Connector):
 
     def from_canonical(self, entity: str, canonical: dict[str, Any]) -> dict[str, Any]:
         return self.handler(entity).from_canonical(canonical)
+
+    # --- delta reads (changes.py) --------------------------------------------------------------
+
+    def supports_changes(self, entity: str) -> bool:
+        # Products, customers (v3 date_modified:min) and orders (v2 min_date_modified);
+        # categories, brands and blog posts carry no modification time.
+        handler = self._handlers.get(entity)
+        return handler is not None and handler.changes
+
+    def read_changes(
+        self,
+        entity: str,
+        since: datetime | None,
+        until: datetime,
+        cursor: dict[str, Any] | None,
+        page_size: int,
+    ) -> Page:
+        return self.handler(entity).read_changes(since, until, cursor, page_size)
+
+    def list_ids(self, entity: str) -> list[str]:
+        return self.handler(entity).list_ids()

@@ -14,6 +14,7 @@ from apps.stores.connectors.base import (
     Page,
     RecordInvalid,
 )
+from apps.stores.connectors.bigcommerce import changes
 from apps.stores.connectors.bigcommerce.common import (
     MAX_PAGE,
     canonical_time,
@@ -54,6 +55,13 @@ class PostHandler(OneByOneHandler):
             total=self.count() if page == 1 else None,
             next_cursor={"page": page + 1} if len(records) == limit else None,
         )
+
+    def list_ids(self) -> list[str]:
+        def page_ids(page: int) -> tuple[list[str], int | None]:
+            posts = self.api.v2_list(PATH, {"page": page, "limit": MAX_PAGE})
+            return [str(p["id"]) for p in posts], None  # v2 lists carry no total
+
+        return changes.stable_ids(page_ids, self.count)
 
     def read_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
         # The v2 list has no id filter: posts are read one by one.

@@ -9,6 +9,7 @@ record no longer has through their sub-resource endpoints.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -18,8 +19,9 @@ from apps.stores.connectors.base import (
     TransientError,
     WriteItem,
     WriteResult,
+    lower_bound,
 )
-from apps.stores.connectors.bigcommerce import common
+from apps.stores.connectors.bigcommerce import changes, common
 from apps.stores.connectors.bigcommerce.api import RECORD_STATUSES, delete_in, ok, transient
 from apps.stores.connectors.bigcommerce.common import (
     BATCH,
@@ -71,6 +73,7 @@ def _list(raw: dict[str, Any], key: str, label: str) -> list[Any]:
 class ProductHandler(Handler):
     entity = "products"
     max_write_batch = BATCH
+    changes = True
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -95,6 +98,42 @@ class ProductHandler(Handler):
             records=body["data"],
             total=pagination.get("total"),
             next_cursor={"page": page + 1} if more else None,
+        )
+
+    def _above(self, params: dict[str, Any], after_id: int | None, limit: int) -> list[dict]:
+        query = {**params, "limit": limit, "sort": "id", "direction": "asc"}
+        if after_id is not None:
+            query["id:greater"] = after_id
+        return self.api.v3(PATH, query)["data"]
+
+    def read_changes(
+        self,
+        since: datetime | None,
+        until: datetime,
+        cursor: dict[str, Any] | None,
+        page_size: int,
+    ) -> Page:
+        """Keyset on id inside the modification filter; the cursor is `{"after_id",
+        "started"}` (see changes.py)."""
+        state = dict(cursor) if cursor else {"started": changes.now_iso()}
+        limit = changes.limit_of(page_size)
+        params: dict[str, Any] = {"include": INCLUDE}
+        if since is not None:
+            params["date_modified:min"] = changes.v3_time(lower_bound(since))
+        records, next_state = changes.id_keyset(
+            lambda after: self._above(params, after, limit), state, limit
+        )
+        started = changes.started_at(state)
+        kept = [r for r in records if changes.within(r, until, started)]
+        return Page(records=kept, total=None, next_cursor=next_state)
+
+    def list_ids(self) -> list[str]:
+        return changes.collect_ids(
+            lambda state: changes.id_keyset(
+                lambda after: self._above({"include_fields": "id"}, after, MAX_PAGE),
+                state,
+                MAX_PAGE,
+            )
         )
 
     def read_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:

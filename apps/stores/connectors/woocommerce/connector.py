@@ -11,6 +11,9 @@ for the entities in MODIFIED_FILTER; WooCommerce has no such filter on customers
 ignores the parameter and answers everything), so for those the window is not sent and every
 record comes back — a delta must dedupe them by content hash.
 
+Delta reads (`supports_changes`, `read_changes`, `list_ids`) are in changes.py: an id-ordered
+offset scan whose pages overlap, so that no record is skipped while the shop keeps changing.
+
 Writes go through each entity's `batch` endpoint in chunks of at most 100 (posts: one request
 each, max_write_batch["posts"] a call). A per-item error becomes a failed WriteResult with the
 platform's status and code (extra["code"], and extra["resource_id"] when the platform names the
@@ -35,6 +38,7 @@ from apps.stores.connectors.base import (
 )
 from apps.stores.connectors.http import HttpClient
 from apps.stores.connectors.woocommerce import mapping
+from apps.stores.connectors.woocommerce.changes import ChangesMixin
 from apps.stores.connectors.woocommerce.common import (
     BATCH_LIMIT,
     answers,
@@ -76,7 +80,7 @@ ENDPOINTS: dict[str, Endpoint] = {
 ENTITIES = (*ENDPOINTS, "posts")
 
 
-class WooCommerceConnector(ProductsMixin, PostsMixin, Connector):
+class WooCommerceConnector(ProductsMixin, PostsMixin, ChangesMixin, Connector):
     platform = "woocommerce"
     max_write_batch = {
         "categories": BATCH_LIMIT,
@@ -141,6 +145,17 @@ class WooCommerceConnector(ProductsMixin, PostsMixin, Connector):
         if not isinstance(body, list):
             raise ConnectorError(f"GET {path}: expected a JSON list")
         return body, response
+
+    def _list_for(
+        self, entity: str, params: dict[str, Any], *, full: bool = True
+    ) -> tuple[list[dict[str, Any]], httpx.Response]:
+        """One listing request of an entity, with the parameters every read of it needs (posts
+        in full: context=edit and _embed, unless only ids are wanted)."""
+        if entity == "posts":
+            base = READ_PARAMS if full else {"status": READ_PARAMS["status"]}
+            return self._wp_list("posts", {**base, **params})
+        endpoint = ENDPOINTS[entity]
+        return self._get_list(endpoint.path, {**endpoint.params, **params})
 
     def _all(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
