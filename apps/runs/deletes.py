@@ -39,11 +39,9 @@ class DeleteProcessor(BatchProcessor):
         else:
             present = set(self.source.list_ids(self.entity))
             candidates = [s for s in mapped.values_list("source_id", flat=True) if s not in present]
-        still_there: set[str] = set()
-        for chunk in self._chunks(candidates):
-            still_there.update(
-                self.source.record_id(raw) for raw in self.source.read_by_ids(self.entity, chunk)
-            )
+        still_there = {
+            self.source.record_id(raw) for raw in self.source.read_by_ids(self.entity, candidates)
+        }
         return [source_id for source_id in candidates if source_id not in still_there]
 
     def sweep(self) -> list[Item]:
@@ -63,10 +61,7 @@ class DeleteProcessor(BatchProcessor):
             Item(sid, natural_key=maps[sid].natural_key, target_id=maps[sid].target_id)
             for sid in gone
         ]
-        pre_images: dict[str, dict[str, Any]] = {}
-        for chunk in self._chunks(items):
-            for raw in self.target.read_by_ids(self.entity, [i.target_id for i in chunk]):
-                pre_images[self.target.record_id(raw)] = raw
+        pre_images = self._read_targets([i.target_id for i in items])
         for item in items:
             pre_image = pre_images.get(item.target_id)
             if pre_image is None:

@@ -381,6 +381,14 @@ class BatchProcessor:
         size = max(1, self.target.max_write_batch.get(self.entity, 1))
         return [items[i : i + size] for i in range(0, len(items), size)]
 
+    def _read_targets(self, target_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The target's current records by id, in one call: the connector pages the ids in its
+        platform's read limit (100 or more), not in the smaller write batches."""
+        return {
+            self.target.record_id(raw): raw
+            for raw in self.target.read_by_ids(self.entity, target_ids)
+        }
+
     def _target_form(self, record: dict[str, Any] | None) -> dict[str, Any]:
         """The target's canonical form of one of its records ({} when it cannot be read)."""
         if not record:
@@ -471,10 +479,7 @@ class BatchProcessor:
         be created again)."""
         if not items:
             return []
-        pre_images: dict[str, dict[str, Any]] = {}
-        for chunk in self._chunks(items):
-            for raw in self.target.read_by_ids(self.entity, [i.target_id for i in chunk]):
-                pre_images[self.target.record_id(raw)] = raw
+        pre_images = self._read_targets([i.target_id for i in items])
         gone = [item for item in items if item.target_id not in pre_images]
         present = [item for item in items if item.target_id in pre_images]
         for item in present:
