@@ -498,6 +498,7 @@ class BatchProcessor:
                     ref=i.source_id,
                     target_id=i.target_id,
                     payload=self.target.from_canonical(self.entity, i.resolved),
+                    current=pre_images[i.target_id],
                 )
                 for i in chunk
             ]

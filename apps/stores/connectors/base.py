@@ -109,6 +109,10 @@ class WriteItem:
     ref: str
     payload: dict[str, Any]
     target_id: str | None = None  # set for updates
+    # The target's record as the caller just read it (an update's pre-image): a connector that
+    # must look at the current record before writing (matching variant ids) uses it instead of
+    # reading it again.
+    current: dict[str, Any] | None = None
 
 
 class Connector(ABC):

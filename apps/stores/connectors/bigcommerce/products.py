@@ -192,14 +192,19 @@ class ProductHandler(Handler):
 
     def _targets(self, items: list[WriteItem]) -> dict[str, dict[str, Any]]:
         """The target products whose sub-records must be matched before the PUT."""
+        known = {str(i.target_id): i.current for i in items if i.current is not None}
         wanted = [
             item.target_id
             for item in items
-            if any("id" not in v for v in item.payload.get("variants") or [])
-            or "images" in item.payload
-            or "custom_fields" in item.payload
+            if str(item.target_id) not in known
+            and (
+                any("id" not in v for v in item.payload.get("variants") or [])
+                or "images" in item.payload
+                or "custom_fields" in item.payload
+            )
         ]
-        return {str(r["id"]): r for r in self.read_by_ids(wanted)} if wanted else {}
+        fetched = {str(r["id"]): r for r in self.read_by_ids(wanted)} if wanted else {}
+        return {**known, **fetched}
 
     def _plan(
         self, item: WriteItem, target: dict[str, Any] | None
