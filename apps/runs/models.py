@@ -108,7 +108,21 @@ class EntityBatch(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "entity", "seq"], name="batch_unique_seq")
         ]
-        indexes = [models.Index(fields=["run", "status"])]
+        indexes = [
+            models.Index(fields=["run", "status"]),
+            # Batches not yet sent: found at once after every batch of a long run.
+            models.Index(
+                fields=["run", "entity"],
+                condition=Q(status="pending", queued_at__isnull=True),
+                name="batch_unsent",
+            ),
+            # Open batches (pending or running) of a run: the stage checks stop at the first.
+            models.Index(
+                fields=["run", "entity"],
+                condition=Q(status__in=["pending", "running"]),
+                name="batch_open",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.entity} batch {self.seq} of run {self.run_id}"
