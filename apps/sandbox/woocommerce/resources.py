@@ -9,7 +9,7 @@ unique column raced) are rows retried one by one in savepoints to find the culpr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -21,8 +21,8 @@ from apps.sandbox.models import SandboxObject, SandboxStore
 from apps.sandbox.services import sandbox_base_url
 from apps.sandbox.webhooks import notify
 from apps.sandbox.woocommerce import records, schema
-from apps.sandbox.woocommerce.errors import WCError, invalid_params, item_error, too_many_items
-from apps.sandbox.woocommerce.store import BATCH_LIMIT, IdPool
+from apps.sandbox.woocommerce.errors import WCError
+from apps.sandbox.woocommerce.store import IdPool, run_batch
 
 Result = dict[str, Any] | WCError
 Checked = list[tuple[int, dict[str, Any]]]
@@ -64,52 +64,6 @@ def stamp_dates(data: dict[str, Any], now: datetime, *, created: bool) -> None:
     if created:
         data["date_created"] = data["date_created_gmt"] = stamp
     data["date_modified"] = data["date_modified_gmt"] = stamp
-
-
-def run_batch(
-    body: Any,
-    create: Callable[[list[Any]], list[Result]],
-    update: Callable[[list[Any]], list[Result]],
-    delete: Callable[[list[Any]], list[Result]],
-) -> dict[str, Any]:
-    """`{create, update, delete}` → the same keys with one answer per item, in order."""
-    if not isinstance(body, dict):
-        raise invalid_params({"body": "The request body is not of type object."})
-    errors = {
-        key: f"{key} is not of type array."
-        for key in ("create", "update", "delete")
-        if key in body and not isinstance(body[key], list)
-    }
-    if errors:
-        raise invalid_params(errors)
-    ops = {key: body.get(key) or [] for key in ("create", "update", "delete")}
-    if sum(len(items) for items in ops.values()) > BATCH_LIMIT:
-        raise too_many_items(BATCH_LIMIT)
-    answer: dict[str, Any] = {}
-    with transaction.atomic():
-        # WooCommerce runs creates, then updates, then deletes.
-        if ops["create"]:
-            answer["create"] = [_answer(r, 0) for r in create(ops["create"])]
-        if ops["update"]:
-            done = update(ops["update"])
-            answer["update"] = [
-                _answer(r, _given_id(item)) for r, item in zip(done, ops["update"], strict=True)
-            ]
-        if ops["delete"]:
-            done = delete(ops["delete"])
-            answer["delete"] = [
-                _answer(r, schema.check_id(item) or 0)
-                for r, item in zip(done, ops["delete"], strict=True)
-            ]
-    return answer
-
-
-def _given_id(item: Any) -> int:
-    return (schema.check_id(item.get("id")) or 0) if isinstance(item, dict) else 0
-
-
-def _answer(result: Result, item_id: int) -> dict[str, Any]:
-    return item_error(item_id, result) if isinstance(result, WCError) else result
 
 
 class ResourceStore:

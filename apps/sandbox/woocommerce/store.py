@@ -13,7 +13,7 @@ retried one by one in savepoints to find the culprit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -465,49 +465,53 @@ class WooStore:
     # --- batches ---------------------------------------------------------------------------
 
     def batch(self, body: Any, parent: SandboxObject | None = None) -> dict[str, Any]:
-        """`{create, update, delete}` → the same keys with one answer per item, in order."""
-        if not isinstance(body, dict):
-            raise invalid_params({"body": "The request body is not of type object."})
-        errors = {
-            key: f"{key} is not of type array."
-            for key in ("create", "update", "delete")
-            if key in body and not isinstance(body[key], list)
-        }
-        if errors:
-            raise invalid_params(errors)
-        ops = {key: body.get(key) or [] for key in ("create", "update", "delete")}
-        if sum(len(items) for items in ops.values()) > BATCH_LIMIT:
-            raise too_many_items(BATCH_LIMIT)
-        answer: dict[str, Any] = {}
-        with transaction.atomic():
-            # WooCommerce runs creates, then updates, then deletes.
-            if ops["create"]:
-                done = (
-                    self.create_products(ops["create"])
-                    if parent is None
-                    else self.create_variations(parent, ops["create"])
-                )
-                answer["create"] = [_answer(r, 0) for r in done]
-            if ops["update"]:
-                done = (
-                    self.update_products(ops["update"])
-                    if parent is None
-                    else self.update_variations(parent, ops["update"])
-                )
-                answer["update"] = [
-                    _answer(r, _given_id(item)) for r, item in zip(done, ops["update"], strict=True)
-                ]
-            if ops["delete"]:
-                done = (
-                    self.delete_products(ops["delete"])
-                    if parent is None
-                    else self.delete_variations(parent, ops["delete"])
-                )
-                answer["delete"] = [
-                    _answer(r, schema.check_id(item) or 0)
-                    for r, item in zip(done, ops["delete"], strict=True)
-                ]
-        return answer
+        """`{create, update, delete}` of products, or of one product's variations."""
+        if parent is None:
+            return run_batch(body, self.create_products, self.update_products, self.delete_products)
+        return run_batch(
+            body,
+            lambda items: self.create_variations(parent, items),
+            lambda items: self.update_variations(parent, items),
+            lambda items: self.delete_variations(parent, items),
+        )
+
+
+def run_batch(
+    body: Any,
+    create: Callable[[list[Any]], list[Result]],
+    update: Callable[[list[Any]], list[Result]],
+    delete: Callable[[list[Any]], list[Result]],
+) -> dict[str, Any]:
+    """`{create, update, delete}` → the same keys with one answer per item, in order."""
+    if not isinstance(body, dict):
+        raise invalid_params({"body": "The request body is not of type object."})
+    errors = {
+        key: f"{key} is not of type array."
+        for key in ("create", "update", "delete")
+        if key in body and not isinstance(body[key], list)
+    }
+    if errors:
+        raise invalid_params(errors)
+    ops = {key: body.get(key) or [] for key in ("create", "update", "delete")}
+    if sum(len(items) for items in ops.values()) > BATCH_LIMIT:
+        raise too_many_items(BATCH_LIMIT)
+    answer: dict[str, Any] = {}
+    with transaction.atomic():
+        # WooCommerce runs creates, then updates, then deletes.
+        if ops["create"]:
+            answer["create"] = [_answer(r, 0) for r in create(ops["create"])]
+        if ops["update"]:
+            done = update(ops["update"])
+            answer["update"] = [
+                _answer(r, _given_id(item)) for r, item in zip(done, ops["update"], strict=True)
+            ]
+        if ops["delete"]:
+            done = delete(ops["delete"])
+            answer["delete"] = [
+                _answer(r, schema.check_id(item) or 0)
+                for r, item in zip(done, ops["delete"], strict=True)
+            ]
+    return answer
 
 
 def _given_id(item: Any) -> int:
