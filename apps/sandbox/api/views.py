@@ -37,6 +37,24 @@ def _body(store: Store, sandbox: SandboxStore) -> dict[str, Any]:
     }
 
 
+class SandboxStoreView(generics.GenericAPIView):
+    """A visible Store that points at a sandbox: anyone who sees the store may read its
+    sandbox's settings; its creator or an admin of a project using it may change them."""
+
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def _target(self, *, manage: bool) -> tuple[Store, SandboxStore]:
+        store = get_or_404(visible_stores(self.request.user), self.kwargs["pk"], "No such store.")
+        if manage and not can_manage_store(self.request.user, store):
+            raise PermissionDenied(
+                "Only the store's creator or an admin of a project using it may change its sandbox."
+            )
+        try:
+            return store, fault_settings.sandbox_for_store(store)
+        except fault_settings.NotASandbox as exc:
+            raise NotFound(str(exc)) from None
+
+
 @extend_schema_view(
     get=extend_schema(
         summary="The fault settings of a sandbox store",
@@ -53,20 +71,8 @@ def _body(store: Store, sandbox: SandboxStore) -> dict[str, Any]:
     ),
 )
 @extend_schema(tags=["stores"])
-class SandboxFaultsView(generics.GenericAPIView):
+class SandboxFaultsView(SandboxStoreView):
     serializer_class = SandboxFaultsSerializer
-    http_method_names = ["get", "patch", "head", "options"]
-
-    def _target(self, *, manage: bool) -> tuple[Store, SandboxStore]:
-        store = get_or_404(visible_stores(self.request.user), self.kwargs["pk"], "No such store.")
-        if manage and not can_manage_store(self.request.user, store):
-            raise PermissionDenied(
-                "Only the store's creator or an admin of a project using it may change its sandbox."
-            )
-        try:
-            return store, fault_settings.sandbox_for_store(store)
-        except fault_settings.NotASandbox as exc:
-            raise NotFound(str(exc)) from None
 
     def get(self, request: Request, pk: int) -> Response:
         store, sandbox = self._target(manage=False)

@@ -7,16 +7,15 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.roles import Capability
-from apps.projects.access import can_manage_store, visible_stores
-from apps.projects.api.common import ErrorSerializer, get_or_404
+from apps.projects.api.common import ErrorSerializer
 from apps.projects.api.views import NOT_A_MEMBER, ROLE_FORBIDS, project_or_404
-from apps.sandbox import fault_settings
 from apps.sandbox import webhooks as sandbox_webhooks
+from apps.sandbox.api.views import SandboxStoreView
 from apps.sandbox.models import SandboxStore
 from apps.stores.models import Store
 from apps.webhooks import services
@@ -117,20 +116,8 @@ def _faults_body(store: Store, sandbox: SandboxStore) -> dict[str, Any]:
     ),
 )
 @extend_schema(tags=["stores"])
-class SandboxWebhookFaultsView(generics.GenericAPIView):
+class SandboxWebhookFaultsView(SandboxStoreView):
     serializer_class = SandboxWebhookFaultsSerializer
-    http_method_names = ["get", "patch", "head", "options"]
-
-    def _target(self, *, manage: bool) -> tuple[Store, SandboxStore]:
-        store = get_or_404(visible_stores(self.request.user), self.kwargs["pk"], "No such store.")
-        if manage and not can_manage_store(self.request.user, store):
-            raise PermissionDenied(
-                "Only the store's creator or an admin of a project using it may change its sandbox."
-            )
-        try:
-            return store, fault_settings.sandbox_for_store(store)
-        except fault_settings.NotASandbox as exc:
-            raise NotFound(str(exc)) from None
 
     def get(self, request: Request, pk: int) -> Response:
         store, sandbox = self._target(manage=False)
