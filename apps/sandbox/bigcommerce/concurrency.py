@@ -70,7 +70,9 @@ def acquire(store: SandboxStore, gate: str) -> Slot | None:
             taken = _slots(store, resource).filter(object_id=number, date_modified__lte=now)
             if taken.update(name=token, date_modified=now + LEASE):
                 return Slot(store.pk, resource, number, token)
-        if attempt == 0 and _slots(store, resource).count() < LIMIT:
+        if attempt == 0:
+            # The slots may not exist yet, or another first request may just have created
+            # them: make sure they exist (idempotent) and look once more before refusing.
             _ensure_slots(store, resource)
             continue
         break
