@@ -74,6 +74,9 @@ INSTALLED_APPS = [
     "apps.runs",
     "apps.conflicts",
     "apps.webhooks",
+    "apps.reconciliation",
+    "apps.redirects",
+    "apps.golive",
     "apps.demo",
 ]
 

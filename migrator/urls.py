@@ -10,6 +10,9 @@ api_v1 = [
     path("", include("apps.sandbox.api.urls")),
     path("", include("apps.conflicts.api.urls")),
     path("", include("apps.webhooks.api.urls")),
+    path("", include("apps.reconciliation.api.urls")),
+    path("", include("apps.redirects.api.urls")),
+    path("", include("apps.golive.api.urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +24,9 @@ urlpatterns = [
     path("sandbox/", include("apps.sandbox.urls")),
     path("conflicts/", include("apps.conflicts.urls")),
     path("webhooks/", include("apps.webhooks.urls")),
+    path("reconciliation/", include("apps.reconciliation.urls")),
+    path("redirects/", include("apps.redirects.urls")),
+    path("golive/", include("apps.golive.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

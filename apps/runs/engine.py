@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
-from apps.runs import batches, states
+from apps.runs import batches, executors, states
 from apps.runs.choices import BatchStatus, RunKind, RunStatus
 from apps.runs.deletes import DeleteProcessor
 from apps.runs.models import EntityBatch, Run
@@ -176,11 +176,11 @@ def reap(enqueue: Enqueue = _enqueue_batches) -> dict[str, int]:
     replanned = 0
     for run in Run.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.PLANNING]):
         if (run.started_at or run.created_at) < stalled_before:
-            from apps.runs import tasks
-
-            tasks.plan_run.delay(run.pk)
+            executors.send(run.pk, run.kind)
             replanned += 1
     for run in Run.objects.filter(status=RunStatus.RUNNING):
+        if executors.registered(run.kind) is not None:
+            continue  # not batched by the engine: its executor repairs itself
         latest = run.batches.aggregate(
             latest=Max("finished_at"), sent=Max("queued_at"), started=Max("started_at")
         )
@@ -198,6 +198,11 @@ def reap(enqueue: Enqueue = _enqueue_batches) -> dict[str, int]:
 
 def run_inline(run_id: int) -> Run:
     """Plan and process a run in this process, stage after stage (tests, CLI rehearsals)."""
+    kind = Run.objects.filter(pk=run_id).values_list("kind", flat=True).first()
+    executor = executors.registered(kind) if kind else None
+    if executor is not None:
+        executor.inline(run_id)
+        return Run.objects.get(pk=run_id)
     queue: list[int] = []
     plan_run(run_id, enqueue=queue.extend)
     while queue:

@@ -23,7 +23,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from apps.projects import cleansing, mapping
-from apps.runs import batches, threeway, validation
+from apps.runs import batches, signals, threeway, validation
 from apps.runs.choices import Action, BatchStatus, JournalOp, MapStatus
 from apps.runs.models import EntityBatch, JournalEntry, RecordMap, RecordOutcome
 from apps.runs.planning import TREE_ENTITIES
@@ -749,10 +749,16 @@ def open_conflict(
 ) -> None:
     """Open a review-queue row for a record, or refresh the open one (one per record)."""
     conflict_model = django_apps.get_model("conflicts", "Conflict")
-    conflict_model.objects.update_or_create(
+    conflict, created = conflict_model.objects.update_or_create(
         project_id=run.project_id,
         entity=entity,
         source_id=source_id,
         status="open",
         defaults={"run": run, "target_id": target_id, "natural_key": natural_key, **fields},
     )
+    if created:
+        transaction.on_commit(
+            lambda: signals.conflict_opened.send(
+                sender=type(run), run=run, conflict=conflict, entity=entity, source_id=source_id
+            )
+        )

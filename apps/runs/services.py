@@ -14,7 +14,7 @@ from apps.core.errors import Conflict
 from apps.core.roles import Capability
 from apps.projects.access import can
 from apps.projects.models import Project
-from apps.runs import planning, points, states
+from apps.runs import executors, planning, points, states
 from apps.runs.choices import (
     SUPPORTED_KINDS,
     SYNC_KINDS,
@@ -139,7 +139,7 @@ def start_run(
     Entity Points estimate passes the project's budget, unless an admin overrides (audited)."""
     if kind not in RunKind.values:
         raise ValidationError({"kind": f"Unknown run kind {kind!r}."})
-    if kind not in SUPPORTED_KINDS:
+    if kind not in SUPPORTED_KINDS and executors.registered(kind) is None:
         raise ValidationError({"kind": f"Run kind {kind!r} is not available yet."})
     if kind == RunKind.RETRY_FAILED:
         parent = parent or project.runs.filter(status=RunStatus.PARTIALLY_FAILED).first()
@@ -186,9 +186,7 @@ def start_run(
         raise Conflict(
             f"The project already has {label} in progress; wait for it or cancel it."
         ) from None
-    from apps.runs import tasks
-
-    transaction.on_commit(lambda: tasks.plan_run.delay(run.pk))
+    transaction.on_commit(lambda: executors.send(run.pk, run.kind))
     return run
 
 

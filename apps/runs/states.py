@@ -6,8 +6,10 @@ the same run cannot both win.
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 
+from apps.runs import signals
 from apps.runs.choices import TERMINAL_STATUSES, RunStatus
 
 S = RunStatus
@@ -49,6 +51,8 @@ def transition(run, target: str, *, error: str = "") -> bool:
     if updated:
         for key, value in fields.items():
             setattr(run, key, value)
+        if target in TERMINAL_STATUSES:
+            transaction.on_commit(lambda: signals.run_finished.send(sender=Run, run=run))
         return True
     run.refresh_from_db()
     return False

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class RedirectsConfig(AppConfig):
+    name = "apps.redirects"
+    label = "redirects"
+    verbose_name = "Redirects"
