@@ -165,8 +165,16 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# How often beat re-evaluates every cutover plan's gates (the age of the last delta grows).
+GOLIVE_EVALUATE_INTERVAL_SECONDS = env_float(
+    "MIGRATOR_GOLIVE_EVALUATE_INTERVAL", 300.0, minimum=10.0
+)
 CELERY_BEAT_SCHEDULE = {
     "runs-reap": {"task": "runs.reap", "schedule": REAPER_INTERVAL_SECONDS},
+    "golive-evaluate": {
+        "task": "golive.evaluate_all",
+        "schedule": GOLIVE_EVALUATE_INTERVAL_SECONDS,
+    },
 }
 # Beat reads its entries from the database (django-celery-beat), so per-project schedules made
 # in the dashboard or API reach it without a restart; the entries above are copied in at start.
@@ -193,6 +201,18 @@ if RATE_LIMIT_BACKEND == "redis" and not RATE_LIMIT_REDIS_URL:
     raise ImproperlyConfigured(
         "MIGRATOR_RATE_LIMIT_BACKEND=redis needs REDIS_URL or MIGRATOR_RATE_LIMIT_REDIS_URL."
     )
+
+# --- E-mail (go-live notifications) ---------------------------------------------------------
+# The console backend by default (mail is printed, not sent); production sets SMTP. The test
+# runner swaps in the locmem backend whatever this says.
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "migrator@localhost")
 
 # --- Auth, API -----------------------------------------------------------------------------
 LOGIN_URL = "core:login"

@@ -16,7 +16,12 @@ DEFAULTS = {
     "normalise_emails": True,  # lower-case and trim email addresses
     "normalise_phones": True,  # keep digits and a leading +; drop values that are not phones
     "dedupe_by_natural_key": True,  # a second record with the same key is excluded
+    # Remove control characters (NUL, BEL …; tab and line breaks stay): PostgreSQL cannot
+    # store NUL and targets refuse the rest.
+    "strip_control_characters": True,
 }
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 _PHONE_KEEP = re.compile(r"[^\d+]")
 _PHONE_EXTENSION = re.compile(r"\s*(?:ext\.?|x|#)\s*\d+\s*$", re.IGNORECASE)
@@ -77,6 +82,8 @@ def cleanse(
 ) -> tuple[dict[str, Any], list[str]]:
     """The cleansed record and notes on what changed (the input is not modified)."""
     notes: list[str] = []
+    if active["strip_control_characters"]:
+        record = _strip_controls(record, "", notes)
     record = _trim(record) if active["trim"] else _copy(record)
     if active["normalise_emails"]:
         for holder in (record, record.get("billing")):
@@ -85,6 +92,22 @@ def cleanse(
     if active["normalise_phones"] and entity in ("customers", "orders"):
         _phones(record, notes)
     return record, notes
+
+
+def _strip_controls(value: Any, where: str, notes: list[str]) -> Any:
+    if isinstance(value, str):
+        cleaned, removed = _CONTROL.subn("", value)
+        if removed:
+            notes.append(f"removed {removed} control character(s) from {where or 'a value'}")
+        return cleaned
+    if isinstance(value, list):
+        return [_strip_controls(v, f"{where}[{i}]", notes) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {
+            k: _strip_controls(v, f"{where}.{k}" if where else str(k), notes)
+            for k, v in value.items()
+        }
+    return value
 
 
 def _copy(value: Any) -> Any:

@@ -144,7 +144,7 @@ def normalise(
         except RecordInvalid as exc:
             item.finish(Action.FAILED, f"unreadable record: {_describe(exc)}")
             continue
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except Exception as exc:  # whatever a record holds, it fails alone
             item.finish(Action.FAILED, f"unreadable record: {type(exc).__name__}: {exc}")
             continue
         item.source_modified = source.modified_at(entity, raw)

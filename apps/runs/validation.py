@@ -136,6 +136,25 @@ VALIDATORS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
 }
 
 
+def _undecodable(value: Any, where: str, found: list[str]) -> None:
+    if isinstance(value, str):
+        if "\ufffd" in value:
+            found.append(where or "a value")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _undecodable(item, f"{where}[{index}]", found)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _undecodable(item, f"{where}.{key}" if where else str(key), found)
+
+
 def problems(entity: str, record: dict[str, Any]) -> list[str]:
     validator = VALIDATORS.get(entity)
-    return validator(record) if validator else []
+    found = validator(record) if validator else []
+    garbled: list[str] = []
+    _undecodable(record, "", garbled)
+    if garbled:
+        # The source sent bytes that are not UTF-8 (decoded as U+FFFD): migrating them would
+        # write the replacement character for good; the merchant fixes the text at the source.
+        found.append(f"{', '.join(garbled[:3])} holds text that is not valid UTF-8 (shown as �)")
+    return found

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from apps.core.models import AuditEvent
-from apps.projects import services
+from apps.projects import cleansing, services
 from apps.runs import services as run_services
 from apps.runs.choices import RunStatus
 from apps.runs.models import Run
@@ -46,10 +46,8 @@ def _form(project, **overrides) -> dict:
         "entities": ["products", "customers"],
         "points_budget": "",
         "field_mappings": "{}",
-        "cleansing_trim": "on",
-        "cleansing_normalise_emails": "on",
-        "cleansing_normalise_phones": "on",
-        "cleansing_dedupe_by_natural_key": "on",
+        # Every rule ticked, as the form first shows them.
+        **{f"cleansing_{rule}": "on" for rule in cleansing.DEFAULTS},
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}

@@ -113,7 +113,10 @@ def money(value: Any) -> str | None:
         raise ValueError(f"price {value!r} is not a number") from None
     if not amount.is_finite():
         raise ValueError(f"price {value!r} is not a number")
-    return str(amount.quantize(Decimal("0.01")))
+    try:
+        return str(amount.quantize(Decimal("0.01")))
+    except InvalidOperation:  # more digits than the context holds (1e999)
+        raise ValueError(f"price {value!r} is not a number a shop can hold") from None
 
 
 def _check_price(label: str, value: str | None, problems: list[str]) -> None:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable
@@ -127,12 +128,27 @@ class HttpClient:
             )
         if response.status_code == 204 or not response.content:
             return None, response
-        try:
-            return response.json(), response
-        except ValueError:
-            raise ConnectorError(
-                f"{method} {path}: the response is not JSON", status=response.status_code
-            ) from None
+        return decode_json(response, f"{method} {path}"), response
+
+
+def decode_json(response: httpx.Response, what: str) -> Any:
+    """The response's JSON. Bytes that are not UTF-8 (a plugin echoing a legacy Latin-1 value)
+    become U+FFFD rather than making the whole page unreadable: the records that hold them then
+    fail alone in validation, named, and the rest of the page migrates."""
+    try:
+        return json.loads(response.content)
+    except UnicodeDecodeError:
+        text = response.content.decode("utf-8", errors="replace")
+    except ValueError:
+        raise ConnectorError(
+            f"{what}: the response is not JSON", status=response.status_code
+        ) from None
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ConnectorError(
+            f"{what}: the response is not JSON", status=response.status_code
+        ) from None
 
 
 def error_message(response: httpx.Response) -> str:
