@@ -51,6 +51,14 @@ class StoreForm(forms.Form):
         label="Rate limit (requests/s)",
         help_text="Client-side cap; 0 follows the store's rate-limit headers only.",
     )
+    storefront_url = forms.URLField(
+        max_length=500,
+        required=False,
+        label="Storefront URL",
+        assume_scheme="https",
+        help_text="Where shoppers reach the shop (redirects are checked there); blank uses the "
+        "base URL, except for BigCommerce.",
+    )
 
     def __init__(self, *args: Any, store: Any = None, **kwargs: Any) -> None:
         self.store = store
@@ -61,6 +69,7 @@ class StoreForm(forms.Form):
                 "platform": store.platform,
                 "base_url": store.base_url,
                 "requests_per_second": store.requests_per_second,
+                "storefront_url": store.storefront_url,
             }
         super().__init__(*args, **kwargs)
         for name in ALL_CREDENTIAL_FIELDS:
@@ -111,7 +120,12 @@ class StoreForm(forms.Form):
 
     def settings(self) -> dict[str, Any]:
         """The non-secret fields, as the services take them."""
-        return {
+        fields = {
             key: self.cleaned_data[key]
             for key in ("name", "platform", "base_url", "requests_per_second")
         }
+        # Only when the page sent it and the store exists (create_store takes no storefront
+        # URL yet): a page without the input must not blank a value set through the API.
+        if self.is_edit and "storefront_url" in self.data:
+            fields["storefront_url"] = self.cleaned_data["storefront_url"].rstrip("/")
+        return fields

@@ -40,6 +40,10 @@ class Store(models.Model):
     requests_per_second = models.FloatField(
         default=0, help_text="Client-side cap on request rate; 0 follows the store's headers only."
     )
+    # Where shoppers reach the shop (redirects are verified there). Blank: the base URL for a
+    # WooCommerce site or a sandbox (both serve their storefront at the site root); a real
+    # BigCommerce store's API host is not its storefront, so it must be set there.
+    storefront_url = models.URLField(max_length=500, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -55,6 +59,15 @@ class Store(models.Model):
     @property
     def api_family(self) -> str:
         return API_FAMILY[self.platform]
+
+    @property
+    def storefront_base(self) -> str:
+        """The storefront's root URL without a trailing slash, or "" when unknown."""
+        if self.storefront_url:
+            return self.storefront_url.rstrip("/")
+        if self.platform == Platform.BIGCOMMERCE:
+            return ""
+        return self.base_url.rstrip("/")
 
     @property
     def has_credentials(self) -> bool:

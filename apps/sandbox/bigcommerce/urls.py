@@ -3,7 +3,14 @@
 # real API.
 from django.urls import path
 
-from apps.sandbox.bigcommerce import hooks, views, views_catalog, views_customers, views_v2
+from apps.sandbox.bigcommerce import (
+    hooks,
+    redirects,
+    views,
+    views_catalog,
+    views_customers,
+    views_v2,
+)
 
 urlpatterns = [
     # Catalog v3: products
@@ -30,6 +37,8 @@ urlpatterns = [
     # Customers v3 (concurrency-capped)
     path("v3/customers", views_customers.customer_list),
     path("v3/customers/addresses", views_customers.address_list),
+    # 301 redirects v3
+    path("v3/storefront/redirects", redirects.redirect_list),
     # Webhooks v3
     path("v3/hooks", hooks.hook_list),
     path("v3/hooks/<int:hook_id>", hooks.hook),

@@ -32,6 +32,7 @@ class StoreSerializer(serializers.ModelSerializer):
             "platform",
             "base_url",
             "requests_per_second",
+            "storefront_url",
             "credentials",
             "has_credentials",
             "created_by",
@@ -50,7 +51,14 @@ class StoreSerializer(serializers.ModelSerializer):
 
     def create(self, validated_data: dict[str, Any]) -> Store:
         request = self.context["request"]
-        return services.create_store(user=request.user, request=request, **validated_data)
+        storefront_url = validated_data.pop("storefront_url", "")
+        store = services.create_store(user=request.user, request=request, **validated_data)
+        if storefront_url:
+            # create_store does not take it: set it as an (audited) update of the new store.
+            store = services.update_store(
+                store, user=request.user, request=request, storefront_url=storefront_url.rstrip("/")
+            )
+        return store
 
     def update(self, instance: Store, validated_data: dict[str, Any]) -> Store:
         request = self.context["request"]
@@ -58,4 +66,6 @@ class StoreSerializer(serializers.ModelSerializer):
         if "base_url" in validated_data:
             # create_store strips the trailing slash; keep updates consistent with it.
             validated_data["base_url"] = validated_data["base_url"].rstrip("/")
+        if "storefront_url" in validated_data:
+            validated_data["storefront_url"] = validated_data["storefront_url"].rstrip("/")
         return services.update_store(instance, user=request.user, request=request, **validated_data)

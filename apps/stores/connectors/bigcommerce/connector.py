@@ -33,6 +33,8 @@ from apps.stores.connectors.bigcommerce.customers import CustomerHandler
 from apps.stores.connectors.bigcommerce.orders import OrderHandler
 from apps.stores.connectors.bigcommerce.posts import PostHandler
 from apps.stores.connectors.bigcommerce.products import ProductHandler
+from apps.stores.connectors.bigcommerce.redirects import RedirectsApi
+from apps.stores.connectors.bigcommerce.urls import storefront_path
 from apps.stores.connectors.http import HttpClient
 
 _RATE_HEADERS = {
@@ -101,9 +103,15 @@ class BigCommerceConnector(Connector):
         self.max_write_batch = {
             entity: handler.max_write_batch for entity, handler in self._handlers.items()
         }
+        #: 301 redirects (apps.redirects pushes through it, under the same rate limiter).
+        self.redirects = RedirectsApi(api)
 
     def __repr__(self) -> str:
         return f"<BigCommerceConnector store_hash={self.store_hash!r}>"
+
+    def storefront_url(self, entity: str, raw: dict[str, Any]) -> str | None:
+        """The record's storefront path (BigCommerce answers paths, not URLs)."""
+        return storefront_path(entity, raw)
 
     def close(self) -> None:
         self.http.close()

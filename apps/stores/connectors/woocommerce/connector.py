@@ -60,6 +60,7 @@ from apps.stores.connectors.woocommerce.products import (
     product_from_canonical,
     product_to_canonical,
 )
+from apps.stores.connectors.woocommerce.urls import storefront_url
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,10 @@ class WooCommerceConnector(ProductsMixin, PostsMixin, ChangesMixin, Connector):
     def close(self) -> None:
         self._http.close()
         self._wp.close()
+
+    def storefront_url(self, entity: str, raw: dict[str, Any]) -> str | None:
+        """The record's storefront URL (absolute) or path on the site (terms): see urls.py."""
+        return storefront_url(entity, raw, self._categories)
 
     @staticmethod
     def _check(entity: str) -> None:
