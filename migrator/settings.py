@@ -248,6 +248,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RunStatusEnum": "apps.runs.choices.RunStatus",
         "BatchStatusEnum": "apps.runs.choices.BatchStatus",
+        "RunKindEnum": "apps.runs.choices.RunKind",
     },
 }
 

@@ -33,7 +33,7 @@ from apps.conflicts.models import Conflict
 from apps.core import audit
 from apps.core.errors import Conflict as StateConflict
 from apps.projects.models import Project
-from apps.runs import threeway, validation
+from apps.runs import journal, threeway, validation
 from apps.runs.choices import JournalOp, MapStatus
 from apps.runs.models import JournalEntry, RecordMap, Run
 from apps.stores.connectors.base import (
@@ -519,6 +519,8 @@ def _journal_run(conflict: Conflict) -> Run | None:
 
 
 def _journal(conflict: Conflict, op: str, pre_image: dict[str, Any] | None) -> None:
+    """Journal a resolution's write. Called before the RecordMap row changes: the entry keeps
+    the row as it was, which a rollback puts back."""
     run = _journal_run(conflict)
     if run is None:  # pragma: no cover - a mapped record always came from a run
         logger.warning("conflict %s: no run to journal the resolution in", conflict.pk)
@@ -530,6 +532,7 @@ def _journal(conflict: Conflict, op: str, pre_image: dict[str, Any] | None) -> N
         target_id=conflict.target_id,
         op=op,
         pre_image=pre_image,
+        map_before=journal.map_state(_record_map(conflict)),
     )
 
 
@@ -705,6 +708,7 @@ def resolve(
     sides = {name: side for name, (side, _) in chosen.items()}
     resolution = {name: {"side": side, "value": value} for name, (side, value) in chosen.items()}
     with transaction.atomic():
+        _journal(conflict, JournalOp.UPDATED, pre_image)
         RecordMap.objects.filter(
             project_id=conflict.project_id, entity=conflict.entity, source_id=conflict.source_id
         ).update(
@@ -716,7 +720,6 @@ def resolve(
             target_hash=form_hash,
             synced_at=timezone.now(),
         )
-        _journal(conflict, JournalOp.UPDATED, pre_image)
         _close(conflict, token, user=user, status=ConflictStatus.RESOLVED, resolution=resolution)
         audit.record(
             action="conflict.resolved",
@@ -795,17 +798,17 @@ def resolve_delete(conflict: Conflict, *, user: Any, action: str, request: Any =
             project_id=conflict.project_id, entity=conflict.entity, source_id=conflict.source_id
         )
         if action == DeleteAction.ARCHIVE:
+            _journal(conflict, JournalOp.UPDATED, pre_image)
             maps.update(
                 status=MapStatus.ARCHIVED,
                 target_canonical=form,
                 target_hash=form_hash,
                 synced_at=timezone.now(),
             )
-            _journal(conflict, JournalOp.UPDATED, pre_image)
         else:
-            maps.delete()
             if action == DeleteAction.DELETE and pre_image is not None:
                 _journal(conflict, JournalOp.DELETED, pre_image)
+            maps.delete()
         _close(
             conflict,
             token,

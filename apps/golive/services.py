@@ -15,7 +15,6 @@ is live. The run's window is the shortest of the units covering its entities.
 
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +32,7 @@ from apps.golive.choices import Direction, Event, GateStatus, PlanState, Side
 from apps.golive.models import Approval, Check, CutoverPlan, CutoverUnit, Gate
 from apps.projects.access import can
 from apps.projects.models import Project
+from apps.runs import services as run_services
 from apps.runs.choices import RunKind
 from apps.runs.models import Run
 
@@ -589,16 +589,6 @@ def rollback_window(
     )
 
 
-def _start_run_for_rollback() -> Any:
-    """runs.services.start_run once it takes `rollback_approved` (the rollback engine)."""
-    from apps.runs import services as run_services
-
-    start = run_services.start_run
-    if "rollback_approved" not in inspect.signature(start).parameters:
-        raise Conflict("Rollback runs are not available yet: the engine cannot execute them.")
-    return start
-
-
 def start_rollback(
     project: Project, run: Run, user: Any, override: bool = False, request: Any = None
 ) -> Run:
@@ -622,7 +612,6 @@ def start_rollback(
             f"Run #{run.pk} is outside its rollback window ({window.hours} h, closed "
             f"{window.closes_at:%Y-%m-%d %H:%M} UTC); an admin may override."
         )
-    start = _start_run_for_rollback()
     facts = {
         "run": run.pk,
         "window_hours": window.hours,
@@ -631,7 +620,7 @@ def start_rollback(
         "override": bool(outside and override),
     }
     with transaction.atomic():
-        rollback = start(
+        rollback = run_services.start_run(
             project,
             kind=RunKind.ROLLBACK,
             parent=run,

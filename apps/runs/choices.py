@@ -11,9 +11,17 @@ class RunKind(models.TextChoices):
 
 
 # Kinds the engine can execute today; others are refused with a clear message.
-SUPPORTED_KINDS = (RunKind.FULL, RunKind.DELTA, RunKind.RETRY_FAILED, RunKind.DRY_RUN)
-# Kinds that write and so move the project's watermark.
+SUPPORTED_KINDS = (
+    RunKind.FULL,
+    RunKind.DELTA,
+    RunKind.RETRY_FAILED,
+    RunKind.DRY_RUN,
+    RunKind.ROLLBACK,
+)
+# Kinds that write and so move the project's watermark (a rolled-back run no longer counts).
 SYNC_KINDS = (RunKind.FULL, RunKind.DELTA)
+# Kinds that write to the target and journal it: the runs a rollback can undo.
+WRITING_KINDS = (RunKind.FULL, RunKind.DELTA, RunKind.RETRY_FAILED)
 
 
 class RunStatus(models.TextChoices):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.runs import journal
 from apps.runs.choices import Action, JournalOp, MapStatus
 from apps.runs.models import RecordMap
 from apps.runs.processing import BatchProcessor, Item
@@ -58,7 +59,12 @@ class DeleteProcessor(BatchProcessor):
             )
         }
         items = [
-            Item(sid, natural_key=maps[sid].natural_key, target_id=maps[sid].target_id)
+            Item(
+                sid,
+                natural_key=maps[sid].natural_key,
+                target_id=maps[sid].target_id,
+                map_before=journal.map_state(maps[sid]),
+            )
             for sid in gone
         ]
         pre_images = self._read_targets([i.target_id for i in items])

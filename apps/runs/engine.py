@@ -20,8 +20,9 @@ from apps.runs import batches, executors, states
 from apps.runs.choices import BatchStatus, RunKind, RunStatus
 from apps.runs.deletes import DeleteProcessor
 from apps.runs.models import EntityBatch, Run
-from apps.runs.planning import make_plan
+from apps.runs.planning import make_plan, stage_filter
 from apps.runs.processing import BatchProcessor, LeaseLost
+from apps.runs.rollback import RollbackProcessor
 from apps.stores.connectors.base import ConnectorError, TransientError
 from apps.stores.services import build_connector
 
@@ -29,6 +30,13 @@ log = logging.getLogger(__name__)
 
 # After this many attempts a batch whose source page cannot be read is failed with its reason.
 MAX_BATCH_ATTEMPTS = 5
+
+
+# Batches whose cursor names a mode have their own processor; the others read source pages.
+PROCESSORS: dict[str | None, type[BatchProcessor]] = {
+    "deletes": DeleteProcessor,
+    "rollback": RollbackProcessor,
+}
 
 
 class BatchDeferred(Exception):
@@ -83,9 +91,7 @@ def process_batch(batch_id: int, enqueue: Enqueue = _enqueue_batches) -> float |
     source = build_connector(run.project.source_store)
     target = build_connector(run.project.target_store)
     try:
-        processor_class = (
-            DeleteProcessor if batch.cursor.get("mode") == "deletes" else BatchProcessor
-        )
+        processor_class = PROCESSORS.get(batch.cursor.get("mode"), BatchProcessor)
         processor = processor_class(batch, source, target, dry=run.kind == RunKind.DRY_RUN)
         processor.execute()
     except LeaseLost:
@@ -121,7 +127,7 @@ def advance_run(run_id: int, enqueue: Enqueue = _enqueue_batches) -> None:
         # Per stage, an EXISTS that stops at the first open batch: a run of 10,000 batches
         # calls this 10,000 times, so nothing here may scan the run's batches.
         for stage in run.plan.get("stages") or [run.plan.get("order", [])]:
-            batches_of_stage = EntityBatch.objects.filter(run=run, entity__in=stage)
+            batches_of_stage = EntityBatch.objects.filter(stage_filter(stage), run=run)
             if not batches_of_stage.filter(
                 status__in=[BatchStatus.PENDING, BatchStatus.RUNNING]
             ).exists():

@@ -21,7 +21,7 @@ from django.db import NotSupportedError
 from django.db.models import Count, Func, Max, Min, Q, QuerySet, Sum, TextField
 from django.utils import timezone
 
-from apps.runs.choices import Action, RunStatus
+from apps.runs.choices import Action, RunKind, RunStatus
 from apps.runs.models import EntityBatch, RecordOutcome, Run
 from apps.runs.services import EntityProgress
 from apps.stores import ratelimit
@@ -368,8 +368,9 @@ def stages(run: Run, progress: Sequence[EntityProgress]) -> list[Stage]:
         planned = [list(run.plan["order"])]
     by_entity = {p.entity: p for p in progress}
 
-    def is_open(entity: str) -> bool:
-        p = by_entity.get(entity)
+    def is_open(member: str) -> bool:
+        # A rollback's members are "entity@phase"; its progress is counted per entity.
+        p = by_entity.get(member.partition("@")[0])
         return p is not None and p.batches_done < p.batches_total
 
     running_found = False
@@ -384,7 +385,8 @@ def stages(run: Run, progress: Sequence[EntityProgress]) -> list[Stage]:
             state = StageState.WAITING
         else:
             state = StageState.DONE
-        result.append(Stage(number=number, entities=members, state=state))
+        labels = [m.replace("@", " (") + ")" if "@" in m else m for m in members]
+        result.append(Stage(number=number, entities=labels, state=state))
     return result
 
 
@@ -399,6 +401,11 @@ def entity_points(run: Run) -> dict[str, int]:
 def retry_refusal(run: Run) -> str:
     """Why a retry_failed run of `run` cannot start, or "" when it can (a live run of the
     project is refused by start_run itself, atomically)."""
+    if run.kind == RunKind.ROLLBACK:
+        return (
+            f"Run #{run.pk} is a rollback: start it again from the project's cutover plan "
+            "(its records are put back from the journal, not read from the source)."
+        )
     if run.status != RunStatus.PARTIALLY_FAILED:
         return (
             f"Run #{run.pk} is {run.get_status_display().lower()}; only a partially failed "

@@ -30,7 +30,8 @@ class Run(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="children",
-        help_text="For retry_failed: the run whose failed records this one retries.",
+        help_text="For retry_failed: the run whose failed records this one retries; for "
+        "rollback: the run it undoes.",
     )
     # Filled at planning: {"order": [...], "stages": [[...]], "entities": {"products":
     # {"total": 500, "batches": 5, "points": 2500}}, "points": 2600}.
@@ -244,6 +245,10 @@ class JournalEntry(models.Model):
     target_id = models.CharField(max_length=64)
     op = models.CharField(max_length=10, choices=JournalOp.choices)
     pre_image = models.JSONField(null=True, blank=True)
+    # The record's RecordMap row before this write (apps/runs/journal.py MAP_FIELDS), None when
+    # it had none: a rollback puts the row back as it was, so the next delta re-applies the
+    # source's changes.
+    map_before = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

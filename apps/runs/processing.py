@@ -23,7 +23,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from apps.projects import cleansing, mapping
-from apps.runs import batches, signals, threeway, validation
+from apps.runs import batches, journal, signals, threeway, validation
 from apps.runs.choices import Action, BatchStatus, JournalOp, MapStatus
 from apps.runs.models import EntityBatch, JournalEntry, RecordMap, RecordOutcome
 from apps.runs.planning import TREE_ENTITIES
@@ -106,6 +106,8 @@ class Item:
     conflict: dict[str, Any] | None = None
     # What a delete sweep does to the record's RecordMap row: "remove" or "archive".
     map_change: str = ""
+    # The RecordMap row before this run wrote it (journal.map_state), for the journal entry.
+    map_before: dict[str, Any] | None = None
 
     def finish(self, action: str, reason: str = "") -> None:
         self.action = action
@@ -259,6 +261,7 @@ class BatchProcessor:
         updates: list[Item] = []
         for item in todo:
             record_map = maps.get(item.source_id)
+            item.map_before = journal.map_state(record_map, self.run.pk)
             if record_map is None:
                 creates.append(item)
             elif record_map.status == MapStatus.PENDING or not record_map.target_id:
@@ -720,6 +723,7 @@ class BatchProcessor:
                     target_id=i.target_id,
                     op=i.journal[0],
                     pre_image=i.journal[1],
+                    map_before=i.map_before,
                 )
                 for i in items
                 if i.journal is not None

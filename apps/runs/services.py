@@ -18,6 +18,7 @@ from apps.runs import executors, planning, points, states
 from apps.runs.choices import (
     SUPPORTED_KINDS,
     SYNC_KINDS,
+    WRITING_KINDS,
     Action,
     BatchStatus,
     RunKind,
@@ -122,6 +123,55 @@ def _check_options(project: Project, kind: str, options: dict[str, Any]) -> dict
     return clean
 
 
+ROLLBACK_ELSEWHERE = (
+    "A rollback is started from the project's cutover plan (POST "
+    "/api/v1/projects/{project}/rollbacks/), which checks its rollback window; it cannot be "
+    "started as a run directly."
+)
+
+
+def _check_rollback(project: Project, parent: Run | None) -> None:
+    """A rollback undoes one ended run of this project that wrote to the target, once, and
+    only the latest such run (a later run may have written over the same records: roll that
+    one back first)."""
+    if parent is None:
+        raise ValidationError({"parent": "A rollback needs the run to undo (parent)."})
+    if parent.project_id != project.pk:
+        raise ValidationError({"parent": f"Run #{parent.pk} belongs to another project."})
+    if parent.is_live:
+        raise ValidationError(
+            {
+                "parent": f"Run #{parent.pk} has not ended "
+                f"({parent.get_status_display().lower()}): wait for it or cancel it first."
+            }
+        )
+    if parent.kind not in WRITING_KINDS:
+        raise ValidationError(
+            {
+                "parent": f"Run #{parent.pk} ({parent.get_kind_display().lower()}) wrote "
+                "nothing that a rollback could undo."
+            }
+        )
+    done = parent.children.filter(kind=RunKind.ROLLBACK, status=RunStatus.SUCCEEDED).first()
+    if done is not None:
+        raise ValidationError(
+            {"parent": f"Run #{parent.pk} was already rolled back by run #{done.pk}."}
+        )
+    later = (
+        project.runs.filter(kind__in=WRITING_KINDS, pk__gt=parent.pk)
+        .exclude(children__kind=RunKind.ROLLBACK, children__status=RunStatus.SUCCEEDED)
+        .order_by("-pk")
+        .first()
+    )
+    if later is not None:
+        raise ValidationError(
+            {
+                "parent": f"Run #{later.pk} ({later.get_kind_display().lower()}) ran after "
+                f"run #{parent.pk} and may have written the same records: roll it back first."
+            }
+        )
+
+
 def start_run(
     project: Project,
     *,
@@ -131,26 +181,51 @@ def start_run(
     parent: Run | None = None,
     override_budget: bool = False,
     options: dict[str, Any] | None = None,
+    rollback_approved: bool = False,
 ) -> Run:
     """Queue a run and enqueue its planning once the transaction commits.
 
     Refused with Conflict while the project has a live run (the database's partial unique
     index decides, so two simultaneous starts make one run), and with BudgetExceeded when its
-    Entity Points estimate passes the project's budget, unless an admin overrides (audited)."""
+    Entity Points estimate passes the project's budget, unless an admin overrides (audited).
+
+    A rollback (kind rollback, `parent` the run to undo) is only started by the go-live app,
+    which checks the rollback window and passes `rollback_approved=True`; it is never refused
+    for the points budget (undoing must stay possible)."""
     if kind not in RunKind.values:
         raise ValidationError({"kind": f"Unknown run kind {kind!r}."})
     if kind not in SUPPORTED_KINDS and executors.registered(kind) is None:
         raise ValidationError({"kind": f"Run kind {kind!r} is not available yet."})
     if kind == RunKind.RETRY_FAILED:
-        parent = parent or project.runs.filter(status=RunStatus.PARTIALLY_FAILED).first()
+        parent = (
+            parent
+            or project.runs.filter(
+                status=RunStatus.PARTIALLY_FAILED, kind__in=WRITING_KINDS
+            ).first()
+        )
         if parent is None or parent.project_id != project.pk:
             raise ValidationError({"kind": "There is no partially failed run to retry."})
+        if parent.kind == RunKind.ROLLBACK:
+            raise ValidationError(
+                {"parent": f"Run #{parent.pk} is a rollback: start it again from the cutover plan."}
+            )
         if parent.status != RunStatus.PARTIALLY_FAILED:
             raise ValidationError(
                 {"parent": f"Run #{parent.pk} did not partially fail: it has nothing to retry."}
             )
+    if kind == RunKind.ROLLBACK:
+        if not rollback_approved:
+            raise ValidationError({"kind": ROLLBACK_ELSEWHERE.format(project=project.pk)})
+        _check_rollback(project, parent)
+        if options:
+            raise ValidationError({"options": "A rollback takes no options."})
     options = _check_options(project, kind, options or {})
-    estimate = _check_budget(project, kind, parent, user, override_budget)
+    # Points price what a run writes: a rollback undoes writes, a verify only reads.
+    estimate = (
+        None
+        if kind in (RunKind.ROLLBACK, RunKind.VERIFY)
+        else _check_budget(project, kind, parent, user, override_budget)
+    )
     overridden = bool(estimate is not None and points.over_budget(project, estimate))
     try:
         with transaction.atomic():

@@ -275,7 +275,11 @@ def _failures_page(run: Run, request: HttpRequest) -> dict[str, Any]:
 
 
 def _retry_context(run: Run, role: str) -> dict[str, Any]:
-    can_retry = run.status == RunStatus.PARTIALLY_FAILED and role_allows(role, Capability.START_RUN)
+    can_retry = (
+        run.status == RunStatus.PARTIALLY_FAILED
+        and run.kind != RunKind.ROLLBACK  # a rollback is started again from the cutover plan
+        and role_allows(role, Capability.START_RUN)
+    )
     return {
         "can_retry": can_retry,
         # Offered only to admins, and only where there is a budget to go past.

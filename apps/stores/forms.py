@@ -124,8 +124,5 @@ class StoreForm(forms.Form):
             key: self.cleaned_data[key]
             for key in ("name", "platform", "base_url", "requests_per_second")
         }
-        # Only when the page sent it and the store exists (create_store takes no storefront
-        # URL yet): a page without the input must not blank a value set through the API.
-        if self.is_edit and "storefront_url" in self.data:
-            fields["storefront_url"] = self.cleaned_data["storefront_url"].rstrip("/")
+        fields["storefront_url"] = (self.cleaned_data.get("storefront_url") or "").rstrip("/")
         return fields

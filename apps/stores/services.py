@@ -50,12 +50,14 @@ def create_store(
     base_url: str,
     credentials: dict[str, Any],
     requests_per_second: float = 0,
+    storefront_url: str = "",
     request: Any = None,
 ) -> Store:
     store = Store(
         name=name,
         platform=platform,
         base_url=base_url.rstrip("/"),
+        storefront_url=storefront_url.rstrip("/"),
         requests_per_second=requests_per_second,
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
@@ -67,7 +69,12 @@ def create_store(
         obj=store,
         user=user,
         request=request,
-        payload={"name": name, "platform": platform, "base_url": store.base_url},
+        payload={
+            "name": name,
+            "platform": platform,
+            "base_url": store.base_url,
+            "storefront_url": store.storefront_url,
+        },
     )
     return store
 

@@ -80,7 +80,7 @@ def test_the_api_sets_and_returns_the_storefront_url(admin_user, client_for, pro
     assert changed.status_code == 200 and changed.json()["storefront_url"] == "https://b.example"
 
 
-def test_the_store_form_keeps_the_storefront_url_unless_sent(admin_user):
+def test_the_store_page_sets_and_clears_the_storefront_url(admin_user):
     from apps.stores.forms import StoreForm
 
     store = StoreFactory(platform=Platform.BIGCOMMERCE, storefront_url="https://keep.example")
@@ -90,9 +90,12 @@ def test_the_store_form_keeps_the_storefront_url_unless_sent(admin_user):
         "base_url": store.base_url,
         "requests_per_second": 0,
     }
-    form = StoreForm(data, store=store)
-    assert form.is_valid(), form.errors
-    assert "storefront_url" not in form.settings()
     form = StoreForm({**data, "storefront_url": "https://new.example/"}, store=store)
     assert form.is_valid(), form.errors
     assert form.settings()["storefront_url"] == "https://new.example"
+    # The page always shows the input: an empty one clears the value.
+    form = StoreForm({**data, "storefront_url": ""}, store=store)
+    assert form.is_valid(), form.errors
+    assert form.settings()["storefront_url"] == ""
+    form = StoreForm({**data, "storefront_url": "ftp://nope"}, store=store)
+    assert not form.is_valid() and "storefront_url" in form.errors

@@ -9,10 +9,15 @@ from apps.projects.api.common import BoundedPrimaryKeyRelatedField, NamedChoiceF
 from apps.runs import metrics
 from apps.runs.choices import SUPPORTED_KINDS, BatchStatus, RunKind, RunStatus
 from apps.runs.models import EntityBatch, RecordOutcome, Run
-from apps.runs.services import EntityProgress
+from apps.runs.services import ROLLBACK_ELSEWHERE, EntityProgress
 
 _KINDS = ", ".join(RunKind.values)
-_SUPPORTED = ", ".join(str(kind) for kind in SUPPORTED_KINDS)
+# A rollback is started from the project's cutover plan (golive), not here.
+# Verify is executed by the reconciliation app (apps/runs/executors.py); rollback starts from
+# the cutover plan.
+_SUPPORTED = ", ".join(
+    str(kind) for kind in (*SUPPORTED_KINDS, RunKind.VERIFY) if kind != RunKind.ROLLBACK
+)
 
 
 _OVERRIDE_HELP = (
@@ -51,11 +56,17 @@ class RunStartSerializer(serializers.Serializer):
 
     def __init__(self, *args: Any, project: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.project = project
         # Only this project's runs can be a parent; any other id answers "does not exist".
         if project is not None:
             self.fields["parent"].queryset = project.runs.all()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["kind"] == RunKind.ROLLBACK:
+            project_id = self.project.pk if self.project is not None else "<id>"
+            raise serializers.ValidationError(
+                {"kind": ROLLBACK_ELSEWHERE.format(project=project_id)}
+            )
         if attrs.get("parent") is not None and attrs["kind"] != RunKind.RETRY_FAILED:
             raise serializers.ValidationError({"parent": "A parent run is only for retry_failed."})
         return attrs

@@ -51,14 +51,7 @@ class StoreSerializer(serializers.ModelSerializer):
 
     def create(self, validated_data: dict[str, Any]) -> Store:
         request = self.context["request"]
-        storefront_url = validated_data.pop("storefront_url", "")
-        store = services.create_store(user=request.user, request=request, **validated_data)
-        if storefront_url:
-            # create_store does not take it: set it as an (audited) update of the new store.
-            store = services.update_store(
-                store, user=request.user, request=request, storefront_url=storefront_url.rstrip("/")
-            )
-        return store
+        return services.create_store(user=request.user, request=request, **validated_data)
 
     def update(self, instance: Store, validated_data: dict[str, Any]) -> Store:
         request = self.context["request"]
