@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.urls import NoReverseMatch, reverse
@@ -67,6 +68,13 @@ SPECS: dict[str, Spec] = {
     ),
     CheckKind.DELTA_AGE: Spec(
         "Age of the last delta", "min", "max", 60, "Minutes since the last delta finished."
+    ),
+    CheckKind.SWEEP_AGE: Spec(
+        "Age of the last final sweep",
+        "min",
+        "max",
+        60,
+        "Minutes since the last delta that also looked for deletes finished.",
     ),
 }
 
@@ -173,9 +181,18 @@ def reconciliation(project: Project) -> Measurement:
     holds = bool(summary.get("equation_holds"))
     finished = summary.get("finished_at")
     report_id = getattr(report, "pk", None)
+    text = (
+        f"{mismatched} mismatched, {missing} missing; source = target + failed + "
+        f"excluded {'holds' if holds else 'does NOT hold'}."
+    )
+    # A report older than the last write proves nothing about the target as it is now.
+    later = _last_write(project)
+    stale = bool(later and isinstance(finished, datetime) and finished < later.finished_at)
+    if stale:
+        text = f"Stale: run #{later.pk} wrote to the target after this report; verify again. {text}"
     evidence = {
-        "summary": f"{mismatched} mismatched, {missing} missing; source = target + failed + "
-        f"excluded {'holds' if holds else 'does NOT hold'}.",
+        "summary": text,
+        "stale": stale,
         "report_id": report_id,
         "finished_at": finished.isoformat() if hasattr(finished, "isoformat") else finished,
         "equation_holds": holds,
@@ -197,7 +214,20 @@ def reconciliation(project: Project) -> Measurement:
             ("Reconciliation", _url("reconciliation:project", project.pk)),
         ),
     }
-    return Measurement(float(mismatched + missing), evidence, holds=holds)
+    return Measurement(float(mismatched + missing), evidence, holds=holds and not stale)
+
+
+def _last_write(project: Project) -> Run | None:
+    """The last run that wrote to the target (a sync or a rollback)."""
+    return (
+        Run.objects.filter(
+            project=project,
+            kind__in=[*SYNC_KINDS, RunKind.RETRY_FAILED, RunKind.ROLLBACK],
+            finished_at__isnull=False,
+        )
+        .order_by("-finished_at")
+        .first()
+    )
 
 
 def open_conflicts(project: Project) -> Measurement:
@@ -239,24 +269,24 @@ def redirect_coverage(project: Project) -> Measurement:
     return Measurement(round(100.0 * ratio, 2), evidence, holds=loops == 0)
 
 
-def delta_age(project: Project) -> Measurement:
-    run = (
-        Run.objects.filter(
-            project=project,
-            kind=RunKind.DELTA,
-            status__in=[RunStatus.SUCCEEDED, RunStatus.PARTIALLY_FAILED],
-            finished_at__isnull=False,
-        )
-        .order_by("-finished_at")
-        .first()
+def delta_age(project: Project, *, sweep: bool = False) -> Measurement:
+    runs = Run.objects.filter(
+        project=project,
+        kind=RunKind.DELTA,
+        status__in=[RunStatus.SUCCEEDED, RunStatus.PARTIALLY_FAILED],
+        finished_at__isnull=False,
     )
+    if sweep:  # a final sweep also looked for records deleted at the source
+        runs = runs.filter(options__deletes=True)
+    run = runs.order_by("-finished_at").first()
+    what = "final sweep (a delta with deletes)" if sweep else "delta"
     if run is None:
-        return Measurement(None, {"summary": "No delta has finished yet."}, available=False)
+        return Measurement(None, {"summary": f"No {what} has finished yet."}, available=False)
     minutes = round((timezone.now() - run.finished_at).total_seconds() / 60, 1)
     return Measurement(
         minutes,
         {
-            "summary": f"Delta run #{run.pk} finished {minutes} min ago.",
+            "summary": f"{what.capitalize()} run #{run.pk} finished {minutes} min ago.",
             "run_id": run.pk,
             "finished_at": _stamp(run.finished_at),
             "links": _links((f"Run #{run.pk}", _url("runs:detail", run.pk))),
@@ -334,6 +364,7 @@ MEASURES: dict[str, Callable[[Project], Measurement]] = {
     CheckKind.OPEN_CONFLICTS: open_conflicts,
     CheckKind.REDIRECT_COVERAGE: redirect_coverage,
     CheckKind.DELTA_AGE: delta_age,
+    CheckKind.SWEEP_AGE: partial(delta_age, sweep=True),
 }
 
 

@@ -21,6 +21,7 @@ class CheckKind(models.TextChoices):
     OPEN_CONFLICTS = "open_conflicts", "Open conflicts"
     REDIRECT_COVERAGE = "redirect_coverage", "Redirect coverage"
     DELTA_AGE = "delta_age", "Age of the last delta"
+    SWEEP_AGE = "sweep_age", "Age of the last final sweep"
 
 
 class Side(models.TextChoices):

@@ -39,7 +39,7 @@ STAGES: list[tuple[str, str, str, int, list[tuple[str, float]]]] = [
         "Final sweep",
         "A recent delta (with deletes) brought the target up to date.",
         1,
-        [(K.DELTA_AGE, 60), (K.RECONCILIATION, 0), (K.OPEN_CONFLICTS, 0)],
+        [(K.SWEEP_AGE, 60), (K.RECONCILIATION, 0), (K.OPEN_CONFLICTS, 0)],
     ),
     (
         GO_LIVE,

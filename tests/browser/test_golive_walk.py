@@ -1,7 +1,8 @@
 """Go-live, walked in a real browser with a real worker: an admin migrates a small shop
 (full run), proves it (verify run, reconciliation), moves its URLs (collect, push, verify
-redirects), brings the target up to date (final sweep), then approves the gates in order; a
-second admin co-signs go-live and the project shows LIVE. A merchandiser sees the plan read-only.
+redirects), brings the target up to date (final sweep) and proves it again, then approves the
+gates in order; a second admin co-signs go-live and the project shows LIVE. A merchandiser sees
+the plan read-only.
 
 Only the UI is driven (clicks and forms); the database is read for the final audit assertions
 and for better failure messages.
@@ -187,7 +188,20 @@ def test_admins_walk_a_project_from_baseline_to_go_live(
         sweep = Run.objects.get(pk=delta_id)
         assert (sweep.kind, sweep.options.get("deletes")) == ("delta", True)
 
-    # 5. The gates, approved in order; every check passes on the evidence produced above.
+        # 5. The sweep wrote after the report: the plan calls the report stale until a new
+        # verify run proves the target as it is now.
+        open_project(page, base, project)
+        page.click("#link-cutover")
+        stale = page.locator("section#gate-final_sweep tr[data-kind=reconciliation]")
+        assert stale.get_attribute("data-passed") == "false"
+        assert "verify again" in stale.inner_text()
+        open_project(page, base, project)
+        page.click("#link-reconciliation")
+        page.click("#start-verify button[type=submit]")
+        page.wait_for_url(re.compile(r".*/runs/\d+/$"))
+        wait_for_run(page, "second verify run", log_path)
+
+    # 6. The gates, approved in order; every check passes on the evidence produced above.
     open_project(page, base, project)
     page.click("#link-cutover")
     page.wait_for_selector("#cutover-title")
@@ -212,7 +226,7 @@ def test_admins_walk_a_project_from_baseline_to_go_live(
         second.wait_for_selector("#live-banner")
         second.screenshot(path=str(artifacts / "golive-live.png"), full_page=True)
 
-    # 6. LIVE on the plan and on the project page.
+    # 7. LIVE on the plan and on the project page.
     page.reload()
     assert "LIVE" in page.inner_text("#live-banner")
     open_project(page, base, project)

@@ -69,9 +69,12 @@ class World:
         now = timezone.now()
         self.full = self.run(RunKind.FULL, finished=now - timedelta(hours=2), ok=20)
         self.verify = self.run(RunKind.VERIFY, finished=now - timedelta(hours=1), ok=0)
-        self.delta = self.run(RunKind.DELTA, finished=now - timedelta(minutes=5), ok=200)
+        # The final sweep (a delta with deletes), then a verify report after it.
+        self.delta = self.run(
+            RunKind.DELTA, finished=now - timedelta(minutes=5), ok=200, options={"deletes": True}
+        )
         self.report: dict[str, Any] = {
-            "finished_at": now - timedelta(minutes=50),
+            "finished_at": now - timedelta(minutes=2),
             "mismatched": 0,
             "missing": 0,
             "orphans": 0,

@@ -87,7 +87,7 @@ def test_each_check_fails_on_its_own_evidence(world):
     services.evaluate(world.plan)
 
     by_kind = {c.kind: c for c in Check.objects.filter(gate__key="final_sweep")}
-    assert by_kind["delta_age"].passed is False and by_kind["delta_age"].value >= 179
+    assert by_kind["sweep_age"].passed is False and by_kind["sweep_age"].value >= 179
     assert by_kind["reconciliation"].value == 3 and not by_kind["reconciliation"].passed
     assert by_kind["open_conflicts"].value == 1 and not by_kind["open_conflicts"].passed
     rate = Check.objects.get(gate__key="baseline", kind="failure_rate")
@@ -103,6 +103,26 @@ def test_reconciliation_fails_when_the_equation_does_not_hold(world):
     check = Check.objects.get(gate__key="clear", kind="reconciliation")
     assert check.value == 0 and check.passed is False
     assert "does NOT hold" in check.evidence["summary"]
+
+
+def test_a_report_older_than_the_last_write_is_stale(world):
+    services.evaluate(world.plan)
+    assert Check.objects.get(gate__key="clear", kind="reconciliation").passed is True
+    # A delta writes after the report: the report no longer speaks for the target.
+    later = world.run(RunKind.DELTA, finished=timezone.now(), ok=3)
+    services.evaluate(world.plan)
+    check = Check.objects.get(gate__key="clear", kind="reconciliation")
+    assert check.passed is False and check.evidence["stale"] is True
+    assert f"run #{later.pk} wrote to the target after this report" in check.evidence["summary"]
+
+
+def test_the_final_sweep_needs_a_delta_that_looked_for_deletes(world):
+    Run.objects.filter(pk=world.delta.pk).update(options={})
+    services.evaluate(world.plan)
+    sweep = Check.objects.get(gate__key="final_sweep", kind="sweep_age")
+    assert sweep.passed is False and "No final sweep" in sweep.evidence["summary"]
+    # Any delta still counts for the go-live gate's freshness check.
+    assert Check.objects.get(gate__key="go_live", kind="delta_age").passed is True
 
 
 def test_redirect_loops_fail_coverage(world):
