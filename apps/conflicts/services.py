@@ -537,8 +537,17 @@ def _journal(conflict: Conflict, op: str, pre_image: dict[str, Any] | None) -> N
 
 
 def _close(
-    conflict: Conflict, token: str, *, user: Any, status: str, resolution: dict[str, Any]
+    conflict: Conflict,
+    token: str,
+    *,
+    user: Any,
+    request: Any,
+    status: str,
+    resolution: dict[str, Any],
+    audit_payload: dict[str, Any],
 ) -> None:
+    """Close the row we hold the claim on and audit the decision (in the caller's
+    transaction), naming the record and what was decided."""
     now = timezone.now()
     updated = Conflict.objects.filter(pk=conflict.pk, claim_token=token).update(
         status=status,
@@ -561,6 +570,19 @@ def _close(
     conflict.status, conflict.resolution, conflict.resolved_at = status, resolution, now
     conflict.resolved_by = _user_or_none(user)
     conflict.claim_token, conflict.error = "", ""
+    audit.record(
+        action="conflict.dismissed" if status == ConflictStatus.DISMISSED else "conflict.resolved",
+        obj=conflict,
+        user=user,
+        request=request,
+        project_id=conflict.project_id,
+        payload={
+            "kind": conflict.kind,
+            "entity": conflict.entity,
+            "source_id": conflict.source_id,
+            **audit_payload,
+        },
+    )
 
 
 def _refresh_target(
@@ -720,20 +742,14 @@ def resolve(
             target_hash=form_hash,
             synced_at=timezone.now(),
         )
-        _close(conflict, token, user=user, status=ConflictStatus.RESOLVED, resolution=resolution)
-        audit.record(
-            action="conflict.resolved",
-            obj=conflict,
+        _close(
+            conflict,
+            token,
             user=user,
             request=request,
-            project_id=conflict.project_id,
-            payload={
-                "kind": conflict.kind,
-                "entity": conflict.entity,
-                "source_id": conflict.source_id,
-                "target_id": conflict.target_id,
-                "fields": sides,
-            },
+            status=ConflictStatus.RESOLVED,
+            resolution=resolution,
+            audit_payload={"target_id": conflict.target_id, "fields": sides},
         )
     return conflict
 
@@ -813,19 +829,10 @@ def resolve_delete(conflict: Conflict, *, user: Any, action: str, request: Any =
             conflict,
             token,
             user=user,
+            request=request,
             status=ConflictStatus.RESOLVED,
             resolution={"action": action},
-        )
-        audit.record(
-            action="conflict.resolved",
-            obj=conflict,
-            user=user,
-            request=request,
-            project_id=conflict.project_id,
-            payload={
-                "kind": conflict.kind,
-                "entity": conflict.entity,
-                "source_id": conflict.source_id,
+            audit_payload={
                 "target_id": conflict.target_id,
                 "action": action,
                 "already_gone": action == DeleteAction.DELETE and pre_image is None,
@@ -886,21 +893,10 @@ def dismiss(conflict: Conflict, user: Any, reason: str, *, request: Any = None) 
             conflict,
             token,
             user=user,
+            request=request,
             status=ConflictStatus.DISMISSED,
             resolution={"reason": reason},
-        )
-        audit.record(
-            action="conflict.dismissed",
-            obj=conflict,
-            user=user,
-            request=request,
-            project_id=conflict.project_id,
-            payload={
-                "kind": conflict.kind,
-                "entity": conflict.entity,
-                "source_id": conflict.source_id,
-                "reason": reason,
-            },
+            audit_payload={"reason": reason},
         )
     return conflict
 
