@@ -97,5 +97,10 @@ def test_threads_sharing_a_store_budget_meet_no_429(
     # the guard is 100 ms and the rate 98 to 99% of the quota: bench/quota_limiter.py.)
     fastest = (math.ceil(REQUESTS / QUOTA) - 1) * WINDOW_MS / 1000
     planned = math.ceil((REQUESTS - QUOTA + 1) / (QUOTA - 1)) * (WINDOW_MS + 25) / 1000
-    print(f"{backend}: {REQUESTS} ok, {limited} 429s, {elapsed:.2f} s (at best {fastest:.2f} s)")
-    assert fastest <= elapsed <= planned + 0.5
+    print(
+        f"{backend}: {REQUESTS} ok, {limited} 429s, {elapsed:.2f} s "
+        f"(at best {fastest:.2f} s, planned {planned:.2f} s)"
+    )
+    # Not faster than the quota allows. How close to `planned` it gets is a speed figure that
+    # depends on the machine's load: bench/quota_limiter.py measures it.
+    assert elapsed >= fastest
