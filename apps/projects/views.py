@@ -21,7 +21,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.core.errors import Conflict
 from apps.core.roles import Capability, Role, role_allows
 from apps.projects import services
-from apps.projects.access import get_project, require, visible_projects, visible_stores
+from apps.projects.access import (
+    can_manage_store,
+    get_project,
+    require,
+    visible_projects,
+    visible_stores,
+)
 from apps.projects.forms import AddMemberForm, NewProjectForm, ProjectSettingsForm
 from apps.projects.models import Membership, Project
 from apps.runs import lag as run_lag
@@ -38,12 +44,27 @@ ROLE_LABELS = dict(Role.choices)
 STATUS_LABELS = dict(RunStatus.choices)
 
 
+def _refuse_borrowed_stores(user: Any, form: NewProjectForm) -> None:
+    # Whoever creates a project becomes its admin, and a project admin may edit the stores the
+    # project uses: a member who can merely see a store must not make a project around it (as
+    # the API's ProjectSerializer refuses too).
+    for field in ("source_store", "target_store"):
+        if not can_manage_store(user, form.cleaned_data[field]):
+            form.add_error(
+                field,
+                "Only the store's creator or an admin of a project using it may use it in a "
+                "new project.",
+            )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     stores = visible_stores(user)
     form = NewProjectForm(request.POST if request.method == "POST" else None, stores=stores)
+    if request.method == "POST" and form.is_valid():
+        _refuse_borrowed_stores(user, form)
     if request.method == "POST" and form.is_valid():
         try:
             project = services.create_project(

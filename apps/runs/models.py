@@ -200,6 +200,17 @@ class RecordOutcome(models.Model):
             models.Index(fields=["run", "action", "entity"]),
             # References to excluded duplicates are resolved through their outcomes.
             models.Index(fields=["entity", "source_id"]),
+            # A run's failures, newest first (the failures list's keyset), with or without an
+            # entity filter: without these the scan walks every later run's outcomes
+            # (bench/dashboard.py: 312 ms → 0.15 ms at 1,000,000 outcomes).
+            models.Index(
+                fields=["run", "-id"], condition=Q(action="failed"), name="outcome_failed"
+            ),
+            models.Index(
+                fields=["run", "entity", "-id"],
+                condition=Q(action="failed"),
+                name="outcome_failed_entity",
+            ),
         ]
 
     def __str__(self) -> str:

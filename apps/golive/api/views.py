@@ -47,6 +47,9 @@ REFUSED = OpenApiResponse(
     "rollback window without override.",
 )
 BAD_INPUT = OpenApiResponse(description="A message per field.")
+NOT_FOUND_OR_NOT_A_MEMBER = OpenApiResponse(
+    ErrorSerializer, description="No such endpoint in the project, or you are not a member of it."
+)
 RECENT_DELIVERIES = 100
 
 
@@ -93,7 +96,13 @@ class GateWithdrawView(APIView):
     @extend_schema(
         summary="Withdraw your approval of a gate",
         request=WithdrawSerializer,
-        responses={200: ApprovalSerializer, 403: ROLE_FORBIDS, 404: NOT_A_MEMBER, 409: REFUSED},
+        responses={
+            200: ApprovalSerializer,
+            400: BAD_INPUT,
+            403: ROLE_FORBIDS,
+            404: NOT_A_MEMBER,
+            409: REFUSED,
+        },
     )
     def post(self, request: Request, project_id: int, gate_id: int) -> Response:
         project = project_or_404(request.user, project_id, Capability.APPROVE_GATE)
@@ -125,10 +134,11 @@ class GateView(APIView):
     )
     def patch(self, request: Request, project_id: int, gate_id: int) -> Response:
         project = project_or_404(request.user, project_id, Capability.MANAGE)
+        gate = _gate(project, gate_id)  # 404 for another project's gate, before validation
         body = GateUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         gate = services.update_gate(
-            _gate(project, gate_id),
+            gate,
             user=request.user,
             required_approvals=body.validated_data["required_approvals"],
             request=request,
@@ -234,7 +244,7 @@ class EndpointListView(APIView):
     @extend_schema(
         summary="Add an endpoint (admins); without a secret one is generated (write-only)",
         request=EndpointSerializer,
-        responses={201: EndpointSerializer, 400: BAD_INPUT, 403: ROLE_FORBIDS},
+        responses={201: EndpointSerializer, 400: BAD_INPUT, 403: ROLE_FORBIDS, 404: NOT_A_MEMBER},
     )
     def post(self, request: Request, project_id: int) -> Response:
         project = project_or_404(request.user, project_id, Capability.MANAGE)
@@ -262,7 +272,12 @@ class EndpointDetailView(APIView):
     @extend_schema(
         summary="Change an endpoint (admins): url, events, active, or rotate the secret",
         request=EndpointSerializer,
-        responses={200: EndpointSerializer, 400: BAD_INPUT, 403: ROLE_FORBIDS},
+        responses={
+            200: EndpointSerializer,
+            400: BAD_INPUT,
+            403: ROLE_FORBIDS,
+            404: NOT_FOUND_OR_NOT_A_MEMBER,
+        },
     )
     def patch(self, request: Request, project_id: int, endpoint_id: int) -> Response:
         endpoint = self._endpoint(request, project_id, endpoint_id, Capability.MANAGE)
@@ -275,7 +290,7 @@ class EndpointDetailView(APIView):
 
     @extend_schema(
         summary="Remove an endpoint (admins)",
-        responses={204: None, 403: ROLE_FORBIDS, 404: NOT_A_MEMBER},
+        responses={204: None, 403: ROLE_FORBIDS, 404: NOT_FOUND_OR_NOT_A_MEMBER},
     )
     def delete(self, request: Request, project_id: int, endpoint_id: int) -> Response:
         endpoint = self._endpoint(request, project_id, endpoint_id, Capability.MANAGE)
@@ -309,7 +324,12 @@ class EmailRecipientsView(APIView):
     @extend_schema(
         summary="Set the e-mail recipients (admins)",
         request=EmailRecipientsSerializer,
-        responses={200: EmailRecipientsSerializer, 400: BAD_INPUT, 403: ROLE_FORBIDS},
+        responses={
+            200: EmailRecipientsSerializer,
+            400: BAD_INPUT,
+            403: ROLE_FORBIDS,
+            404: NOT_A_MEMBER,
+        },
     )
     def put(self, request: Request, project_id: int) -> Response:
         project = project_or_404(request.user, project_id, Capability.MANAGE)

@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Model, QuerySet
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
@@ -80,6 +81,12 @@ class ErrorSerializer(serializers.Serializer):
     """The body of a 401, 403, 404 or 409 answer."""
 
     detail = serializers.CharField()
+
+
+# A 400's body is DRF's: a message list per field (or `detail` for an unreadable body).
+BAD_INPUT = OpenApiResponse(description="Bad input: a message per field.")
+# CursorPagination answers a cursor it did not hand out (or an edited one) with a 404.
+BAD_CURSOR = OpenApiResponse(ErrorSerializer, description="Invalid cursor.")
 
 
 class NamedChoiceField(serializers.ChoiceField):

@@ -12,7 +12,14 @@ from rest_framework.response import Response
 from apps.core.roles import Capability
 from apps.projects import services
 from apps.projects.access import get_project, visible_projects
-from apps.projects.api.common import ErrorSerializer, IdCursorPagination, get_or_404, parse_id
+from apps.projects.api.common import (
+    BAD_CURSOR,
+    BAD_INPUT,
+    ErrorSerializer,
+    IdCursorPagination,
+    get_or_404,
+    parse_id,
+)
 from apps.projects.api.serializers import (
     MemberSerializer,
     ProjectDetailSerializer,
@@ -43,10 +50,13 @@ def _with_role(queryset: QuerySet[Project], user: Any) -> QuerySet[Project]:
 
 
 @extend_schema_view(
-    get=extend_schema(summary="Projects you are a member of"),
+    get=extend_schema(
+        summary="Projects you are a member of",
+        responses={200: ProjectSerializer(many=True), 404: BAD_CURSOR},
+    ),
     post=extend_schema(
         summary="Create a project (you become its admin)",
-        responses={201: ProjectDetailSerializer},
+        responses={201: ProjectDetailSerializer, 400: BAD_INPUT},
     ),
 )
 @extend_schema(tags=["projects"])
@@ -99,6 +109,7 @@ class ProjectDetailView(generics.RetrieveAPIView):
         responses={
             200: MemberSerializer,
             201: MemberSerializer,
+            400: BAD_INPUT,
             403: ROLE_FORBIDS,
             404: NOT_A_MEMBER,
         },

@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from apps.core.roles import Capability
 from apps.projects.access import require
-from apps.projects.api.common import ErrorSerializer, IdCursorPagination, get_or_404
+from apps.projects.api.common import BAD_INPUT, ErrorSerializer, IdCursorPagination, get_or_404
 from apps.projects.api.views import NOT_A_MEMBER, ROLE_FORBIDS, project_or_404
 from apps.redirects import services
 from apps.redirects.api.serializers import (
@@ -54,7 +54,7 @@ def coverage_body(project: Any) -> dict[str, Any]:
         OpenApiParameter(name, OpenApiTypes.STR, enum=values, description=f"Only this {name}.")
         for name, values in FILTERS.items()
     ],
-    responses={200: RedirectSerializer(many=True), 400: ErrorSerializer, 404: NOT_A_MEMBER},
+    responses={200: RedirectSerializer(many=True), 400: BAD_INPUT, 404: NOT_A_MEMBER},
 )
 class ProjectRedirectsView(generics.ListAPIView):
     serializer_class = RedirectSerializer
@@ -116,7 +116,7 @@ class ProjectJobsView(generics.ListCreateAPIView):
         request=StartJobSerializer,
         responses={
             202: RedirectJobSerializer,
-            400: ErrorSerializer,
+            400: BAD_INPUT,
             403: ROLE_FORBIDS,
             404: NOT_A_MEMBER,
             409: BUSY,
@@ -153,7 +153,7 @@ class JobDetailView(APIView):
     request={"multipart/form-data": UploadSerializer},
     responses={
         201: RedirectJobSerializer,
-        400: ErrorSerializer,
+        400: BAD_INPUT,
         403: ROLE_FORBIDS,
         404: NOT_A_MEMBER,
         413: ErrorSerializer,

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from apps.core.errors import Conflict
 from apps.core.roles import Capability
 from apps.projects.access import can, require
-from apps.projects.api.common import ErrorSerializer, IdCursorPagination, get_or_404
+from apps.projects.api.common import BAD_INPUT, ErrorSerializer, IdCursorPagination, get_or_404
 from apps.projects.api.views import NOT_A_MEMBER, ROLE_FORBIDS, project_or_404
 from apps.projects.models import Project
 from apps.runs import metrics, rehearsals, services
@@ -81,13 +81,14 @@ BUDGET_OR_LIVE = OpenApiResponse(
 @extend_schema_view(
     get=extend_schema(
         summary="Runs of a project, newest first",
-        responses={200: RunSummarySerializer(many=True), 404: NOT_A_MEMBER},
+        responses={200: RunSummarySerializer(many=True), 400: BAD_INPUT, 404: NOT_A_MEMBER},
     ),
     post=extend_schema(
         summary="Start a run (project managers and admins)",
         request=RunStartSerializer,
         responses={
             201: RunDetailSerializer,
+            400: BAD_INPUT,
             403: ROLE_FORBIDS,
             404: NOT_A_MEMBER,
             409: BUDGET_OR_LIVE,
@@ -166,6 +167,7 @@ class RunCancelView(generics.GenericAPIView):
     request=RetryFailedSerializer,
     responses={
         201: RunDetailSerializer,
+        400: BAD_INPUT,
         403: ROLE_FORBIDS,
         404: NO_SUCH_RUN,
         409: OpenApiResponse(
@@ -203,6 +205,7 @@ class RunRetryFailedView(generics.GenericAPIView):
     request=StartForRealSerializer,
     responses={
         201: RunDetailSerializer,
+        400: BAD_INPUT,
         403: ROLE_FORBIDS,
         404: NO_SUCH_RUN,
         409: OpenApiResponse(
@@ -274,7 +277,7 @@ class RunErrorGroupsView(generics.GenericAPIView):
 @extend_schema(
     tags=["runs"],
     summary="A run's batches in the order they were planned",
-    responses={200: BatchSerializer(many=True), 404: NO_SUCH_RUN},
+    responses={200: BatchSerializer(many=True), 400: BAD_INPUT, 404: NO_SUCH_RUN},
 )
 class RunBatchesView(generics.ListAPIView):
     serializer_class = BatchSerializer

@@ -7,7 +7,13 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS
 
 from apps.projects.access import can_manage_store, visible_stores
-from apps.projects.api.common import ErrorSerializer, IdCursorPagination, get_or_404
+from apps.projects.api.common import (
+    BAD_CURSOR,
+    BAD_INPUT,
+    ErrorSerializer,
+    IdCursorPagination,
+    get_or_404,
+)
 from apps.stores.api.serializers import StoreSerializer
 from apps.stores.models import Store
 
@@ -15,8 +21,14 @@ _NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such store, or not
 
 
 @extend_schema_view(
-    get=extend_schema(summary="Stores you created or that your projects use"),
-    post=extend_schema(summary="Create a store connection (you become its owner)"),
+    get=extend_schema(
+        summary="Stores you created or that your projects use",
+        responses={200: StoreSerializer(many=True), 400: BAD_INPUT, 404: BAD_CURSOR},
+    ),
+    post=extend_schema(
+        summary="Create a store connection (you become its owner)",
+        responses={201: StoreSerializer, 400: BAD_INPUT},
+    ),
 )
 @extend_schema(tags=["stores"])
 class StoreListCreateView(generics.ListCreateAPIView):
@@ -35,6 +47,7 @@ class StoreListCreateView(generics.ListCreateAPIView):
         summary="Change a store (its creator, or an admin of a project using it)",
         responses={
             200: StoreSerializer,
+            400: BAD_INPUT,
             403: OpenApiResponse(ErrorSerializer, description="You may see but not change it."),
             404: _NOT_FOUND,
         },
