@@ -48,7 +48,7 @@ def _enqueue_batches(batch_ids: list[int]) -> None:
     from apps.runs import tasks
 
     for batch_id in batch_ids:
-        tasks.process_batch.delay(batch_id)
+        tasks.process_batch.apply_async((batch_id,), priority=tasks.BATCH_PRIORITY)
 
 
 Enqueue = Callable[[list[int]], None]
@@ -187,12 +187,18 @@ def reap(enqueue: Enqueue = _enqueue_batches) -> dict[str, int]:
     for run in Run.objects.filter(status=RunStatus.RUNNING):
         if executors.registered(run.kind) is not None:
             continue  # not batched by the engine: its executor repairs itself
+        # Progress of the first delivery only: a batch sent again for an expired lease (a dead
+        # worker) is claimed and finished meanwhile, and must not hide messages the broker lost.
         latest = run.batches.aggregate(
-            latest=Max("finished_at"), sent=Max("queued_at"), started=Max("started_at")
+            latest=Max("finished_at", filter=Q(attempts=1)),
+            sent=Max("queued_at", filter=Q(attempts=0)),
+            started=Max("started_at", filter=Q(attempts=1)),
         )
         activity = max((t for t in latest.values() if t), default=run.started_at)
         if activity and activity < stalled_before:
-            waiting = run.batches.filter(status=BatchStatus.PENDING, queued_at__isnull=False)
+            # Only batches sent before the stall began: ones sent since the aggregate above
+            # (advance_run committing a new stage's queued_at) are on their way, not lost.
+            waiting = run.batches.filter(status=BatchStatus.PENDING, queued_at__lt=stalled_before)
             ids = list(waiting.values_list("id", flat=True)[:1000])
             waiting.filter(pk__in=ids).update(queued_at=now)
             resent.extend(ids)

@@ -24,6 +24,13 @@ def plan_run(run_id: int) -> None:
     engine.plan_run(run_id)
 
 
+# A run sends all of a stage's batches at once, and Redis delivers a queue in order: the
+# reaper's message would wait behind the whole backlog, and a dead worker's batch with it.
+# Redis serves priority 0 (every other task's) before a higher number, so batches are sent
+# with this one (engine._enqueue_batches; a retry keeps its message's priority).
+BATCH_PRIORITY = 6
+
+
 @shared_task(name="runs.process_batch", bind=True, **RETRY)
 def process_batch(self, batch_id: int) -> None:
     wait = engine.process_batch(batch_id)

@@ -54,6 +54,27 @@ def test_a_stalled_run_has_its_waiting_batches_sent_again(rehearsal, settings):
     assert sorted(resent) == sorted(sent)
 
 
+def test_re_sent_batches_of_dead_workers_do_not_hide_lost_waiting_batches(rehearsal, settings):
+    """The broker lost its messages (a Redis restart) while a dead worker's batch is sent
+    again for its expired lease and claimed: that progress is not the waiting batches'."""
+    run, sent = planned_run(rehearsal)
+    now = timezone.now()
+    long_ago = now - timedelta(seconds=settings.RUN_STALL_SECONDS + 60)
+    EntityBatch.objects.filter(run=run).update(queued_at=long_ago)
+    run.__class__.objects.filter(pk=run.pk).update(started_at=long_ago)
+    EntityBatch.objects.filter(pk=sent[0]).update(
+        status=BatchStatus.RUNNING,
+        attempts=2,
+        queued_at=now,
+        started_at=now,
+        lease_owner="second-worker",
+        lease_expires_at=now + timedelta(seconds=60),
+    )
+    resent: list[int] = []
+    reap(enqueue=resent.extend)
+    assert resent == sent[1:]
+
+
 def test_a_duplicate_delivery_of_a_leased_batch_waits_for_the_lease(rehearsal):
     _, sent = planned_run(rehearsal)
     batches.claim(sent[0], owner="alive-worker")

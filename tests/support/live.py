@@ -4,6 +4,7 @@ test database and broker."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+import redis
 from django.conf import settings
 from django.db import connection
 
@@ -40,11 +42,84 @@ def process_env(**extra: str) -> dict[str, str]:
         "MIGRATOR_ENV": "test",
         "DATABASE_URL": database_url(),
         "MIGRATOR_VAR_DIR": str(settings.VAR_DIR),
-        **extra,
     }
     if settings.REDIS_URL:
         env["REDIS_URL"] = settings.REDIS_URL
+    env.update(extra)  # the caller's word wins (the chaos test's private Redis)
     return env
+
+
+class RedisServer:
+    """A private `redis-server` (nothing on disk) on a free port, for a test that restarts it
+    without touching the machine's shared Redis."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 15.0) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise AssertionError("redis-server is not installed")
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--daemonize", "no", "--dir", str(self.log_path.parent)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.RedisError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise AssertionError(
+                        f"redis-server did not start:\n{self.log_path.read_text()[-2000:]}"
+                    ) from None
+                time.sleep(0.05)
+            finally:
+                client.close()
+
+    def kill(self) -> None:
+        """SIGKILL: every message it held (queued and unacked) is gone."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@contextmanager
+def redis_server(log_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(log_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@contextmanager
+def celery_broker(url: str) -> Iterator[None]:
+    """Publish from this process to another broker (the workers get it through process_env);
+    the connection and producer pools are dropped on the way in and out."""
+    conf = celery_app.conf
+    previous = conf.broker_url
+
+    def drop_pools() -> None:
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    conf.broker_url = url
+    drop_pools()
+    try:
+        yield
+    finally:
+        conf.broker_url = previous
+        drop_pools()
 
 
 def purge_broker() -> None:
@@ -174,10 +249,10 @@ def gunicorn_server(
             cwd=settings.BASE_DIR,
         )
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 90  # a busy 2-core machine boots workers slowly
             while True:
                 try:
-                    httpx.get(f"{url}/healthz", timeout=2)
+                    httpx.get(f"{url}/healthz", timeout=5)
                     break
                 except httpx.TransportError:
                     if time.monotonic() > deadline or server.poll() is not None:
