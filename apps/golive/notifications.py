@@ -227,7 +227,9 @@ def send_delivery(delivery_id: int, *, final: bool = False) -> Delivery | None:
     A row that is gone or already sent is left alone (a re-delivered task)."""
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update()
+            # Lock the delivery row only: its endpoint is optional (e-mail has none), and
+            # PostgreSQL cannot lock the nullable side of an outer join.
+            Delivery.objects.select_for_update(of=("self",))
             .select_related("endpoint")
             .filter(pk=delivery_id)
             .first()

@@ -121,7 +121,11 @@ class Evaluation:
 
 
 def _lock(plan: CutoverPlan) -> CutoverPlan:
-    return CutoverPlan.objects.select_for_update().select_related("project").get(pk=plan.pk)
+    return (
+        CutoverPlan.objects.select_for_update(of=("self",))
+        .select_related("project")
+        .get(pk=plan.pk)
+    )
 
 
 def evaluate(
