@@ -669,6 +669,24 @@ class BatchProcessor:
         )
         return [i for i in items if not (i.action == Action.UNCHANGED and i.source_id in written)]
 
+    def _journal(self, items: list[Item]) -> None:
+        """The journal entries of the items that wrote to the target (one insert)."""
+        JournalEntry.objects.bulk_create(
+            [
+                JournalEntry(
+                    run=self.run,
+                    entity=self.entity,
+                    source_id=i.source_id,
+                    target_id=i.target_id,
+                    op=i.journal[0],
+                    pre_image=i.journal[1],
+                    map_before=i.map_before,
+                )
+                for i in items
+                if i.journal is not None
+            ]
+        )
+
     def _write_maps(self, items: list[Item], now: datetime) -> None:
         """RecordMap, pending marks, journal and review-queue rows of a committed page."""
         synced = [i for i in items if i.action in (Action.CREATED, Action.UPDATED, Action.MERGED)]
@@ -714,21 +732,7 @@ class BatchProcessor:
                 status=MapStatus.PENDING,
             ).delete()
         self._point_exclusions_at_keepers(items)
-        JournalEntry.objects.bulk_create(
-            [
-                JournalEntry(
-                    run=self.run,
-                    entity=self.entity,
-                    source_id=i.source_id,
-                    target_id=i.target_id,
-                    op=i.journal[0],
-                    pre_image=i.journal[1],
-                    map_before=i.map_before,
-                )
-                for i in items
-                if i.journal is not None
-            ]
-        )
+        self._journal(items)
         rows = RecordMap.objects.filter(project_id=self.project_id, entity=self.entity)
         removed = [i.source_id for i in items if i.map_change == "remove"]
         if removed:

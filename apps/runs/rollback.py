@@ -312,21 +312,7 @@ class RollbackProcessor(BatchProcessor):
         journal.restore_maps(
             self.project_id, self.entity, {i.source_id: i.map_after for i in undone}
         )
-        JournalEntry.objects.bulk_create(
-            [
-                JournalEntry(
-                    run=self.run,
-                    entity=self.entity,
-                    source_id=i.source_id,
-                    target_id=i.target_id,
-                    op=i.journal[0],
-                    pre_image=i.journal[1],
-                    map_before=i.map_before,
-                )
-                for i in items
-                if i.journal is not None
-            ]
-        )
+        self._journal(items)
 
 
 def _translate(
