@@ -47,6 +47,10 @@ REASONS = [
 ]
 
 
+# The pages people keep open during a cutover: what the open-loop runs (watch()) request.
+WATCHED = ("run_page_live", "progress_partial_live")
+
+
 def build(args: argparse.Namespace) -> dict:
     """The project, its runs and the big tables; returns the ids and URLs the load needs."""
     from django.contrib.auth import get_user_model
@@ -335,8 +339,8 @@ def build(args: argparse.Namespace) -> dict:
             f"/api/v1/reconciliation/reports/{report.pk}/items/?cursor={cursor(deep_item)}"
         ),
         "redirects_dashboard": f"/redirects/projects/{p}/",
-        # Page-numbered (OFFSET): 90 % of the way through.
-        "redirects_dashboard_deep": f"/redirects/projects/{p}/?page={args.redirects // 112}",
+        # Keyset: past the problems and ~90 % of the OK rows ("/product/item-9…" sort last).
+        "redirects_dashboard_deep": f"/redirects/projects/{p}/?after=8:/product/item-9/",
         "api_redirects_deep": f"/api/v1/projects/{p}/redirects/?cursor={cursor(deep_redirect)}",
     }
     return {"session": session, "pages": pages, "timings": timings}
@@ -430,6 +434,58 @@ def load(url: str, path: str, session: str, clients: int, requests: int) -> dict
     }
 
 
+def watch(url: str, path: str, session: str, viewers: int, interval: float, seconds: float) -> dict:
+    """Open-loop load, as people watching a run make it: `viewers` browsers each GET the page
+    every `interval` seconds (htmx's `every 2s`), from a random phase, for `seconds`.
+
+    Unlike load(), a slow answer does not slow the arrivals, so this is the latency a viewer
+    sees when that many people watch at once, not the server's saturation point."""
+    import random
+
+    expected = (200, 286)
+    results: list[tuple[float, int]] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def viewer(phase: float) -> None:
+        client = httpx.Client(
+            base_url=url,
+            cookies={"sessionid": session},
+            timeout=60,
+            headers={"HX-Request": "true"} if "progress" in path else {},
+        )
+        client.get(path)  # warm-up: connection, worker caches
+        tick = time.monotonic() + phase
+        while tick < deadline:
+            time.sleep(max(0.0, tick - time.monotonic()))
+            started = time.perf_counter()
+            status = client.get(path).status_code
+            with lock:
+                results.append(((time.perf_counter() - started) * 1000, status))
+            tick += interval
+        client.close()
+
+    rng = random.Random(1)
+    threads = [
+        threading.Thread(target=viewer, args=(rng.uniform(0, interval),), daemon=True)
+        for _ in range(viewers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies = [ms for ms, _ in results]
+    return {
+        "viewers": viewers,
+        "interval_s": interval,
+        "requests": len(results),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "errors": sum(1 for _, status in results if status not in expected),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--maps", type=int, default=1_000_000)
@@ -448,6 +504,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
     parser.add_argument("--pages", default="", help="comma-separated page names (default: all)")
+    parser.add_argument(
+        "--viewers",
+        default="10,30",
+        help="open-loop runs of the run page and partials: comma-separated viewer counts, "
+        "each polling every --interval seconds ('' to skip)",
+    )
+    parser.add_argument("--interval", type=float, default=2.0)
+    parser.add_argument("--watch-seconds", type=float, default=30.0)
     parser.add_argument(
         "--reuse",
         action="store_true",
@@ -480,12 +544,27 @@ def main() -> None:
     server, url = serve(args, log_path)
     wanted = {name for name in args.pages.split(",") if name}
     load_before = os.getloadavg()
-    results = {}
+    results: dict[str, dict] = {}
+    watched: dict[str, list[dict]] = {}
     try:
         for name, path in built["pages"].items():
             if wanted and name not in wanted:
                 continue
             results[name] = load(url, path, built["session"], args.clients, args.requests)
+        for count in [int(n) for n in args.viewers.split(",") if n.strip()]:
+            for name in WATCHED:
+                if wanted and name not in wanted:
+                    continue
+                watched.setdefault(name, []).append(
+                    watch(
+                        url,
+                        built["pages"][name],
+                        built["session"],
+                        count,
+                        args.interval,
+                        args.watch_seconds,
+                    )
+                )
     finally:
         server.terminate()
         try:
@@ -509,6 +588,7 @@ def main() -> None:
                 "reused_database": reused,
                 "build": built["timings"],
                 "pages": results,
+                "watched": watched,
                 "targets": {
                     "run_page_p95_ms": 150,
                     "progress_partial_p95_ms": 30,

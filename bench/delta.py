@@ -20,7 +20,7 @@ from collections import Counter
 from datetime import timedelta
 
 import httpx
-from support import machine, setup_django
+from support import Autoanalyze, machine, setup_django
 
 
 class CountingTransport(httpx.WSGITransport):
@@ -56,7 +56,8 @@ def main() -> None:
     from tests.support.rehearsal import make_rehearsal
 
     transport = CountingTransport(SandboxFaultsApp(WSGIHandler(), in_process=True))
-    with transport_override(transport):
+    analyze = Autoanalyze()
+    with transport_override(transport), analyze.every(60):
         rehearsal = make_rehearsal(transport, products=args.products)
         # A delta runs hours after the full run, not seconds: the catalog was last changed
         # before the full run's window closed, so only the records changed since are read.
@@ -107,6 +108,7 @@ def main() -> None:
                 "full_seconds": round(full_seconds, 1),
                 "delta_seconds": round(delta_seconds, 2),
                 "wall_ratio": round(delta_seconds / full_seconds, 4),
+                "statistics": analyze.describe(),
                 "machine": machine(),
             }
         )

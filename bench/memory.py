@@ -16,7 +16,7 @@ import json
 import resource
 import time
 
-from support import machine, memory_project, rss_mb, setup_django
+from support import Autoanalyze, machine, memory_project, rss_mb, setup_django
 
 
 def main() -> None:
@@ -37,6 +37,7 @@ def main() -> None:
     queue: list[int] = []
     plan_run(run.pk, enqueue=queue.extend)
     total_batches = Run.objects.get(pk=run.pk).plan["entities"]["products"]["batches"]
+    analyze = Autoanalyze()
     samples: dict[str, float] = {"start": round(rss_mb(), 1)}
     started = time.perf_counter()
     done = 0
@@ -44,6 +45,7 @@ def main() -> None:
         process_batch(queue.pop(0), enqueue=queue.extend)
         done += 1
         target.store.clear()  # the "remote" store is not the worker's memory
+        analyze.after(done / total_batches)
         for label, fraction in (("10%", 0.1), ("50%", 0.5)):
             if done == max(1, int(total_batches * fraction)):
                 gc.collect()
@@ -62,6 +64,7 @@ def main() -> None:
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "rss_mb": samples,
                 "records_per_s": round(args.records / seconds, 1),
+                "statistics": analyze.describe(),
                 "machine": machine(),
             }
         )

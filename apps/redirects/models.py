@@ -5,8 +5,23 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Case, Value, When
 
 from apps.redirects.choices import JobKind, JobStatus, MapState, Origin, Problem
+
+# The dashboard lists problems first: loops, chains, errors, …, then unmapped, then not yet
+# checked, then the rest. A stored generated column, so the list pages by keyset on an index.
+PROBLEM_RANK = Case(
+    When(problem=Problem.LOOP, then=Value(0)),
+    When(problem=Problem.CHAIN, then=Value(1)),
+    When(problem=Problem.ERROR, then=Value(2)),
+    When(problem=Problem.BROKEN_DESTINATION, then=Value(3)),
+    When(problem=Problem.WRONG_DESTINATION, then=Value(4)),
+    When(problem=Problem.NOT_REDIRECTED, then=Value(5)),
+    When(new_url="", then=Value(6)),
+    When(problem="", then=Value(7)),
+    default=Value(8),
+)
 
 
 class Redirect(models.Model):
@@ -31,6 +46,9 @@ class Redirect(models.Model):
     problem = models.CharField(max_length=20, choices=Problem.choices, blank=True)
     problem_detail = models.CharField(max_length=500, blank=True)
     checked_at = models.DateTimeField(null=True, blank=True)
+    rank = models.GeneratedField(
+        expression=PROBLEM_RANK, output_field=models.SmallIntegerField(), db_persist=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -43,6 +61,7 @@ class Redirect(models.Model):
             models.Index(fields=["project", "problem"]),
             models.Index(fields=["project", "state"]),
             models.Index(fields=["project", "entity", "source_id"]),
+            models.Index(fields=["project", "rank", "old_path"], name="redirect_problems_first"),
         ]
 
     def __str__(self) -> str:

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, Count, IntegerField, Min, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Count, Min, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from apps.core import audit
@@ -241,19 +242,45 @@ def upload(
     return job
 
 
-def problems_first(project: Project) -> QuerySet[Redirect]:
-    """The project's redirects, problems first (loops, chains, …), then unchecked, then ok."""
-    order = Case(
-        When(problem=Problem.LOOP, then=Value(0)),
-        When(problem=Problem.CHAIN, then=Value(1)),
-        When(problem=Problem.ERROR, then=Value(2)),
-        When(problem=Problem.BROKEN_DESTINATION, then=Value(3)),
-        When(problem=Problem.WRONG_DESTINATION, then=Value(4)),
-        When(problem=Problem.NOT_REDIRECTED, then=Value(5)),
-        When(new_url="", then=Value(6)),
-        When(problem="", then=Value(7)),
-        default=Value(8),
-        output_field=IntegerField(),
+@dataclass(frozen=True)
+class RedirectPage:
+    rows: list[Redirect]
+    # "rank:old_path" of the last row when there is a next page, else None.
+    next_cursor: str | None
+
+
+def parse_cursor(value: str) -> tuple[int, str] | None:
+    """A page cursor from a link, or None when it is not one (a bad one starts at the top)."""
+    rank, sep, path = (value or "").partition(":")
+    if not sep or not rank.isdigit() or len(rank) > 2 or len(path) > 2000:
+        return None
+    return int(rank), path
+
+
+def problems_page(
+    project: Project, *, problem: str = "", after: tuple[int, str] | None = None, size: int = 100
+) -> RedirectPage:
+    """One page of the project's redirects, problems first (Redirect.rank), then by old path.
+
+    Keyset on (rank, old_path), which an index holds: the last page costs what the first does
+    (Django's paginator counted and sorted every row: 190 ms at 100,000 redirects)."""
+    rows = Redirect.objects.filter(project=project)
+    if problem in Problem.values:
+        rows = rows.filter(problem=problem)
+    elif problem == "unmapped":
+        rows = rows.filter(new_url="")
+    if after is not None:
+        rows = rows.filter(
+            RawSQL(
+                '("redirects_redirect"."rank", "redirects_redirect"."old_path") > (%s, %s)',
+                after,
+                output_field=BooleanField(),
+            )
+        )
+    found = list(rows.order_by("rank", "old_path")[: size + 1])
+    more = len(found) > size
+    found = found[:size]
+    return RedirectPage(
+        rows=found,
+        next_cursor=f"{found[-1].rank}:{found[-1].old_path}" if more and found else None,
     )
-    rows = Redirect.objects.filter(project=project).annotate(rank=order)
-    return rows.order_by("rank", "old_path")

@@ -117,7 +117,7 @@ def check_all(
 
 
 def _client_factory() -> Callable[[], httpx.Client]:
-    transport = store_services._transport  # the tests' in-process sandbox, else the network
+    transport = store_services.current_transport()  # the tests' sandbox, else the network
 
     def make() -> httpx.Client:
         return httpx.Client(
@@ -140,7 +140,7 @@ def verify(project: Project, *, workers: int | None = None) -> dict[str, int]:
         )
     rows = list(Redirect.objects.filter(project=project).exclude(new_url="").order_by("pk"))
     if workers is None:
-        workers = 1 if store_services._transport is not None else WORKERS
+        workers = 1 if store_services.current_transport() is not None else WORKERS
     counts: dict[str, int] = {choice: 0 for choice in Problem.values}
     for start in range(0, len(rows), SAVE_BATCH):
         chunk = rows[start : start + SAVE_BATCH]

@@ -9,10 +9,10 @@ apps/redirects/api/views.py). Every page gets its project through apps.projects.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -43,20 +43,22 @@ def _jobs_context(project: Any) -> dict[str, Any]:
 def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
     project = get_project(request.user, project_id)
     problem = request.GET.get("problem", "")
-    rows = services.problems_first(project)
-    if problem in Problem.values:
-        rows = rows.filter(problem=problem)
-    elif problem == "unmapped":
-        rows = rows.filter(new_url="")
-    else:
+    if problem not in Problem.values and problem != "unmapped":
         problem = ""
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    after = services.parse_cursor(request.GET.get("after", ""))
+    page = services.problems_page(project, problem=problem, after=after, size=PAGE_SIZE)
+    next_query = {"problem": problem} if problem else {}
     cover = services.coverage(project)
     context = {
         **_jobs_context(project),
         "coverage": cover,
         "percent": round(cover.ratio * 100, 1),
-        "page": page,
+        "rows": page.rows,
+        "paged": after is not None,
+        "first_query": urlencode(next_query),
+        "next_query": (
+            urlencode({**next_query, "after": page.next_cursor}) if page.next_cursor else None
+        ),
         "problem": problem,
         "problems": Problem.choices,
         "can_run": can(request.user, project, Capability.START_RUN),

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import NotSupportedError
-from django.db.models import Count, Func, Max, Min, Q, QuerySet, Sum, TextField
+from django.db.models import Count, FloatField, Func, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import Floor, Round
 from django.utils import timezone
 
 from apps.runs.choices import Action, RunKind, RunStatus
@@ -56,12 +56,31 @@ class Throughput:
         return max((b.records for b in self.buckets), default=0)
 
 
+class EpochSeconds(Func):
+    """A datetime as seconds since 1970 (float), in the database."""
+
+    arity = 1
+    output_field = FloatField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        raise NotSupportedError("Throughput needs SQLite or PostgreSQL.")
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"((julianday({sql}) - 2440587.5) * 86400.0)", list(params)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"EXTRACT(EPOCH FROM {sql})::float8", list(params)
+
+
 def throughput(run: Run, buckets: int = 30, *, now: datetime | None = None) -> Throughput | None:
     """The run's records per bucket from its batches' `finished_at` and `read` counters.
 
-    One conditional-aggregate query (a SUM per bucket), whatever the number of batches. The span
-    is the run's start to its end (or now while it is live), cut into at most `buckets` buckets
-    of whole seconds. None before the run has started."""
+    One GROUP BY query on the bucket number, whatever the number of batches (it is polled
+    every two seconds: building 30 filtered SUMs cost more Python than the query itself). The
+    span is the run's start to its end (or now while it is live), cut into at most `buckets`
+    buckets of whole seconds. None before the run has started."""
     buckets = max(1, min(int(buckets), 120))
     start = run.started_at
     if start is None:
@@ -76,23 +95,29 @@ def throughput(run: Run, buckets: int = 30, *, now: datetime | None = None) -> T
     width = max(1, math.ceil(span / buckets))
     count = max(1, math.ceil(span / width))
     edges = [start + timedelta(seconds=width * i) for i in range(count + 1)]
-    aggregates: dict[str, Any] = {}
-    for i in range(count):
+    rows = (
+        EntityBatch.objects.filter(run=run, finished_at__isnull=False)
+        .annotate(
+            # Rounded to the millisecond: SQLite's julianday() is off by some microseconds,
+            # enough to put a batch that finished on an edge into the bucket before it.
+            bucket=Floor(Round(EpochSeconds("finished_at") - start.timestamp(), 3) / float(width)),
+        )
+        .values("bucket")
+        .annotate(records=Sum("read"))
+        .order_by()
+        .values_list("bucket", "records")
+    )
+    records = [0] * count
+    for bucket, read in rows:
         # The first and last buckets are open-ended so every finished batch is counted once,
         # even one whose clock ran a little before the run's start or after its end.
-        window = Q(finished_at__isnull=False)
-        if i > 0:
-            window &= Q(finished_at__gte=edges[i])
-        if i < count - 1:
-            window &= Q(finished_at__lt=edges[i + 1])
-        aggregates[f"b{i}"] = Sum("read", filter=window)
-    row = EntityBatch.objects.filter(run=run).aggregate(**aggregates)
+        records[min(count - 1, max(0, int(bucket)))] += read or 0
     return Throughput(
         start=start,
         end=edges[-1],
         bucket_seconds=width,
         buckets=[
-            ThroughputBucket(start=edges[i], end=edges[i + 1], records=row[f"b{i}"] or 0)
+            ThroughputBucket(start=edges[i], end=edges[i + 1], records=records[i])
             for i in range(count)
         ],
     )
@@ -232,58 +257,6 @@ def eta(run: Run, *, quota: Quota | None = None) -> Eta | None:
 # The newest failures error_groups() aggregates; beyond that the counts are of a sample.
 ERROR_SCAN = 100_000
 ERROR_GROUPS = 20
-KEY_LENGTH = 120
-NO_REASON = "(no reason recorded)"
-
-# Reason → group key, in order. Each pattern means the same in Python's re and PostgreSQL's
-# regular expressions (no classes like \d, no lazy quantifiers), so the key computed in the
-# database (grouping, filtering) equals normalise_reason() in Python (SQLite, display, tests).
-# Only single-quoted values go: validation quotes values with repr(), while double quotes are
-# mostly a remote API's JSON, whose field names and messages are what groups errors.
-_KEY_STEPS: list[tuple[str, str]] = [
-    ("'[^']*'", "'…'"),  # quoted values: SKUs, emails, statuses
-    ("#?[0-9]+([.,][0-9]+)*", "#"),  # numbers and ids
-    ("[ \t\r\n]+", " "),  # runs of white space
-]
-_COMPILED = [(re.compile(pattern), repl) for pattern, repl in _KEY_STEPS]
-
-
-def normalise_reason(reason: str | None) -> str:
-    """The group key of a failure reason: values and numbers blanked, truncated."""
-    text = reason or ""
-    for pattern, repl in _COMPILED:
-        text = pattern.sub(repl, text)
-    return text.strip(" ")[:KEY_LENGTH] or NO_REASON
-
-
-class ReasonKey(Func):
-    """normalise_reason() as a database expression, for GROUP BY and WHERE."""
-
-    arity = 1
-    output_field = TextField()
-
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
-        raise NotSupportedError("Error groups need SQLite or PostgreSQL.")
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
-        # SQLite has no regexp_replace; the same Python function is registered on the
-        # connection (again each time: connections are reopened, and it is cheap).
-        connection.ensure_connection()
-        connection.connection.create_function(
-            "migrator_reason_key", 1, normalise_reason, deterministic=True
-        )
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"migrator_reason_key({sql})", list(params)
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
-        sql, params = compiler.compile(self.source_expressions[0])
-        params = list(params)
-        sql = f"COALESCE({sql}, '')"
-        for pattern, repl in _KEY_STEPS:
-            sql = f"regexp_replace({sql}, %s, %s, 'g')"
-            params += [pattern, repl]
-        sql = f"COALESCE(NULLIF(left(btrim({sql}, ' '), {KEY_LENGTH}), ''), %s)"
-        return sql, [*params, NO_REASON]
 
 
 @dataclass(frozen=True)
@@ -317,12 +290,13 @@ def failures(run: Run, *, entity: str = "", error: str = "") -> QuerySet[RecordO
     if entity:
         queryset = queryset.filter(entity=entity)
     if error:
-        queryset = queryset.alias(reason_key=ReasonKey("reason")).filter(reason_key=error)
+        queryset = queryset.filter(reason_key=error)
     return queryset
 
 
 def error_groups(run: Run, *, entity: str = "", limit: int = ERROR_GROUPS) -> ErrorGroups:
-    """The largest groups of failed outcomes by entity and normalised reason.
+    """The largest groups of failed outcomes by entity and reason key (apps.runs.reasons,
+    stored with each failure).
 
     Two queries: the id of the ERROR_SCAN-th newest failure (an index walk), then one GROUP BY
     in the database over the failures from that id on, so the cost has a ceiling however many
@@ -333,7 +307,6 @@ def error_groups(run: Run, *, entity: str = "", limit: int = ERROR_GROUPS) -> Er
         queryset = queryset.filter(id__gte=floor)
     rows = (
         queryset.order_by()
-        .annotate(reason_key=ReasonKey("reason"))
         .values("entity", "reason_key")
         .annotate(n=Count("id"))
         .order_by("-n", "entity", "reason_key")[: max(1, limit)]

@@ -13,6 +13,7 @@ from apps.runs.choices import (
     RunKind,
     RunStatus,
 )
+from apps.runs.reasons import KEY_LENGTH, normalise_reason
 
 
 class Run(models.Model):
@@ -173,6 +174,14 @@ class RecordMap(models.Model):
         return f"{self.entity} {self.source_id} → {self.target_id or '?'}"
 
 
+class RecordOutcomeQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for outcome in objs:
+            outcome.set_reason_key()
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class RecordOutcome(models.Model):
     """What happened to one source record in one run: exactly one row per record and run."""
 
@@ -186,8 +195,13 @@ class RecordOutcome(models.Model):
     action = models.CharField(max_length=12, choices=Action.choices)
     target_id = models.CharField(max_length=64, blank=True)
     reason = models.TextField(blank=True)
+    # A failure's error group (apps.runs.reasons), kept by save() and bulk_create() so the
+    # run page groups and filters on a column; "" for an outcome that did not fail.
+    reason_key = models.CharField(max_length=KEY_LENGTH, blank=True, default="")
     payload_digest = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now=True)
+
+    objects = RecordOutcomeQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -211,10 +225,25 @@ class RecordOutcome(models.Model):
                 condition=Q(action="failed"),
                 name="outcome_failed_entity",
             ),
+            # The failures list filtered by error group, newest first; with the entity
+            # included, the error groups' GROUP BY reads this index alone (PostgreSQL).
+            models.Index(
+                fields=["run", "reason_key", "-id"],
+                include=["entity"],
+                condition=Q(action="failed"),
+                name="outcome_failed_reason",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.entity} {self.source_id}: {self.action}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.set_reason_key()
+        super().save(*args, **kwargs)
+
+    def set_reason_key(self) -> None:
+        self.reason_key = normalise_reason(self.reason) if self.action == Action.FAILED else ""
 
 
 class ChangeEvent(models.Model):

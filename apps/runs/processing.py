@@ -625,6 +625,7 @@ class BatchProcessor:
                     "action",
                     "target_id",
                     "reason",
+                    "reason_key",
                     "payload_digest",
                     "created_at",
                 ],

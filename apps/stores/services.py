@@ -29,6 +29,12 @@ def transport_override(transport: httpx.BaseTransport | None):
         _transport = previous
 
 
+def current_transport() -> httpx.BaseTransport | None:
+    """The transport HTTP clients of this process use: an override (the tests' in-process
+    sandbox) or None for the real network."""
+    return _transport
+
+
 def check_credentials(platform: str, credentials: dict[str, Any]) -> dict[str, str]:
     """The credentials a platform needs, as strings; ValidationError names what is missing."""
     fields = CREDENTIAL_FIELDS[platform]

@@ -3,6 +3,8 @@ uploads, export, and the page with problems first."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -138,6 +140,53 @@ def test_dashboard_shows_problems_first_with_hops(project, merchandiser_user, cl
     assert "https://new.example/y/" in html  # a hop of the loop
     assert 'id="redirect-actions"' not in html and 'id="upload-form"' not in html
     assert client.get(reverse("redirects:jobs", args=[project.pk])).status_code == 286
+
+
+def test_dashboard_pages_by_keyset_problems_first(project, merchandiser_user, client, monkeypatch):
+    """Following "Next" visits every redirect once, in rank then path order, and a cursor
+    stays right when rows are added before it (no offset to shift)."""
+    common = {"project": project, "origin": Origin.SOURCE}
+    shapes = [
+        {"problem": Problem.OK, "new_url": "https://new.example/x/"},
+        {"problem": "", "new_url": "https://new.example/x/"},
+        {"problem": "", "new_url": ""},
+        {"problem": Problem.CHAIN, "new_url": "https://new.example/x/"},
+        {"problem": Problem.LOOP, "new_url": "https://new.example/x/"},
+        {"problem": Problem.NOT_REDIRECTED, "new_url": "https://new.example/x/"},
+    ]
+    for n in range(23):
+        Redirect.objects.create(old_path=f"/p{n:02d}/", **shapes[n % len(shapes)], **common)
+    expected = list(
+        Redirect.objects.filter(project=project)
+        .order_by("rank", "old_path")
+        .values_list("old_path", flat=True)
+    )
+    assert Redirect.objects.get(old_path="/p04/").rank == 0  # loop
+    assert Redirect.objects.get(old_path="/p02/").rank == 6  # unmapped
+    assert Redirect.objects.get(old_path="/p00/").rank == 8  # ok
+
+    from apps.redirects import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 5)
+    client.force_login(merchandiser_user)
+    base = reverse("redirects:dashboard", args=[project.pk])
+    seen, query, pages = [], "", 0
+    while query is not None:
+        html = client.get(f"{base}?{query}").content.decode()
+        seen += re.findall(r"<td><code>(/p\d\d/)</code>", html)
+        found = re.search(r'href="\?([^"]*)" id="redirects-next"', html)
+        query = found.group(1).replace("&amp;", "&") if found else None
+        pages += 1
+        if pages == 2:
+            # A new loop sorts before the cursor: it does not push a row off into a gap.
+            Redirect.objects.create(old_path="/a-new-loop/", problem=Problem.LOOP, **common)
+    assert seen == expected and pages == 5
+
+    chains = client.get(f"{base}?problem=chain").content.decode()
+    assert re.findall(r"<td><code>(/p\d\d/)</code>", chains) == ["/p03/", "/p09/", "/p15/", "/p21/"]
+    for junk in ("x", "99:/", "1", "-1:/", ":" * 3000):
+        answer = client.get(base, {"after": junk})
+        assert answer.status_code == 200, junk
 
 
 def test_dashboard_buttons_and_upload_for_managers(project, manager_user, client, enqueued, rows):

@@ -20,6 +20,7 @@ import pytest
 from apps.runs.choices import Action, RunKind, RunStatus
 from apps.runs.engine import run_inline
 from apps.runs.models import RecordOutcome
+from apps.runs.reasons import normalise_reason
 from apps.runs.services import start_run
 from apps.sandbox.models import SandboxObject
 from apps.stores.services import transport_override
@@ -242,6 +243,8 @@ def test_each_malformed_record_ends_alone_and_every_good_one_arrives_once(corpus
             wrong.append((bad.kind, bad.sku, outcome.action, outcome.reason[:120]))
         if outcome.action == Action.FAILED:
             assert outcome.reason.strip(), f"{bad.kind} failed without a reason"
+            # Its error group, written with it (what the run page groups and filters on).
+            assert outcome.reason_key == normalise_reason(outcome.reason), bad.kind
     assert wrong == [], "\n".join(map(str, wrong))
 
     # Every good record arrives exactly once.

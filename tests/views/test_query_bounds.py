@@ -314,7 +314,7 @@ PAGES = {
     ),
     "redirects:dashboard": (lambda w: reverse("redirects:dashboard", args=[w.project.pk]), 108),
     "redirects:dashboard deep": (
-        lambda w: reverse("redirects:dashboard", args=[w.project.pk]) + "?page=4",
+        lambda w: reverse("redirects:dashboard", args=[w.project.pk]) + "?after=6:/",
         108,
     ),
     "redirects:dashboard problem": (

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_htmx.http import HTMX_STOP_POLLING
 
 from apps.core.models import AuditEvent
-from apps.runs import metrics
+from apps.runs import metrics, reasons
 from apps.runs import services as run_services
 from apps.runs.choices import Action, BatchStatus, RunKind, RunStatus
 from apps.runs.models import EntityBatch, RecordOutcome, Run
@@ -153,7 +153,7 @@ def test_run_page_query_count_is_bounded(
     with django_assert_max_num_queries(10):
         response = client.get(_url("runs:detail", busy_run))
     assert response.text.count("<tr data-failure-id=") == 50
-    key = metrics.normalise_reason("price is negative #1")
+    key = reasons.normalise_reason("price is negative #1")
     with django_assert_max_num_queries(10):
         filtered = client.get(
             _url("runs:detail", busy_run), {"entity": "products", "error": key, "before": "999999"}

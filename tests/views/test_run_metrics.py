@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.runs import metrics
+from apps.runs import metrics, reasons
 from apps.runs.choices import Action, BatchStatus, RunStatus
 from apps.runs.models import EntityBatch, RecordOutcome
 from apps.runs.services import entity_progress
@@ -181,13 +181,13 @@ def test_eta_unknown(project, case):
         ("POST /v3/catalog/products: HTTP 422 #4711", "POST /v#/catalog/products: HTTP # #"),
         ('HTTP 409: {"title": "SKU 77 exists"}', 'HTTP #: {"title": "SKU # exists"}'),
         ("  two\n\tlines   here ", "two lines here"),
-        ("", metrics.NO_REASON),
-        ("   ", metrics.NO_REASON),
-        ("x" * 500, "x" * metrics.KEY_LENGTH),
+        ("", reasons.NO_REASON),
+        ("   ", reasons.NO_REASON),
+        ("x" * 500, "x" * reasons.KEY_LENGTH),
     ],
 )
 def test_normalise_reason(reason, key):
-    assert metrics.normalise_reason(reason) == key
+    assert reasons.normalise_reason(reason) == key
 
 
 def test_error_groups_count_by_entity_and_normalised_reason(project):
@@ -309,3 +309,22 @@ def test_target_quota_ignores_what_it_cannot_use(project, monkeypatch, answer):
 def test_target_quota_of_todays_limiter_is_unknown(project):
     # The shared limiter does not expose its learned quota yet: the ETA uses observed rates.
     assert metrics.target_quota(project.target_store) is None
+
+
+def test_reason_key_is_kept_with_the_outcome_through_save_and_upsert(project):
+    run = make_run(project)
+    saved = RecordOutcome.objects.create(
+        run=run, entity="products", source_id="1", action=Action.FAILED, reason="SKU 'A-1' #7"
+    )
+    assert saved.reason_key == "SKU '…' #"
+
+    # A retry that succeeds overwrites the failure in place (the engine's upsert): no group.
+    RecordOutcome.objects.bulk_create(
+        [RecordOutcome(run=run, entity="products", source_id="1", action=Action.CREATED)],
+        update_conflicts=True,
+        unique_fields=["run", "entity", "source_id"],
+        update_fields=["action", "reason", "reason_key"],
+    )
+    saved.refresh_from_db()
+    assert (saved.action, saved.reason_key) == (Action.CREATED, "")
+    assert metrics.error_groups(run).groups == []

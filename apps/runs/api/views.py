@@ -22,7 +22,7 @@ from apps.projects.access import can, require
 from apps.projects.api.common import BAD_INPUT, ErrorSerializer, IdCursorPagination, get_or_404
 from apps.projects.api.views import NOT_A_MEMBER, ROLE_FORBIDS, project_or_404
 from apps.projects.models import Project
-from apps.runs import metrics, rehearsals, services
+from apps.runs import metrics, reasons, rehearsals, services
 from apps.runs.api.serializers import (
     BatchSerializer,
     ErrorGroupsSerializer,
@@ -254,7 +254,7 @@ class RunFailuresView(generics.ListAPIView):
             return RecordOutcome.objects.none()
         run = run_or_404(self.request.user, self.kwargs["pk"])
         error = self.request.query_params.get("error", "")
-        return metrics.failures(run, error=error[: metrics.KEY_LENGTH + 1])
+        return metrics.failures(run, error=error[: reasons.KEY_LENGTH + 1])
 
 
 @extend_schema(
