@@ -348,6 +348,7 @@ class BatchProcessor:
                 continue
             if missing:
                 item.notes.append(f"not on the target, left out: {', '.join(missing[:5])}")
+            item.notes.extend(self.target.write_notes(self.entity, item.resolved))
             item.resolved_digest = content_hash(item.resolved)
 
     def _heartbeat(self) -> None:

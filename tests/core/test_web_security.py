@@ -291,8 +291,10 @@ def test_the_deploy_check_finds_nothing_but_the_accepted_warnings(tmp_path):
     assert found <= DEPLOY_WARNINGS_ACCEPTED, sorted(found - DEPLOY_WARNINGS_ACCEPTED)
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "MIGRATOR_FERNET_KEYS"])
-def test_production_refuses_to_start_without_its_secrets(tmp_path, missing):
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "MIGRATOR_FERNET_KEYS", "DJANGO_ALLOWED_HOSTS"]
+)
+def test_production_refuses_to_start_without_its_secrets_or_hosts(tmp_path, missing):
     done = _probe(_production_env(tmp_path, **{missing: None}))
     assert done.returncode != 0
     assert "ImproperlyConfigured" in done.stderr

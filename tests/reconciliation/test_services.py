@@ -284,6 +284,30 @@ def test_a_known_lossy_mapping_is_not_a_mismatch_but_a_source_change_is(migrated
     assert mismatch.reason == "changed at the source since the last sync"
 
 
+def test_the_lossy_stock_mapping_is_noted_on_the_record_it_touched(migrated):
+    """The merchant learns from the run, not the storefront, which variants BigCommerce will
+    show with stock 0; a product whose variants all track stock carries no note."""
+    full = migrated.project.runs.get(kind=RunKind.FULL)
+    mixed, tracked = [], []
+    for m in product_maps(migrated):
+        stocks = [v["stock"] for v in m.canonical.get("variants") or []]
+        if None in stocks and any(s is not None for s in stocks):
+            mixed.append(m)
+        elif stocks and None not in stocks:
+            tracked.append(m)
+    assert mixed and tracked
+    for m in mixed:
+        outcome = full.outcomes.get(entity="products", source_id=m.source_id)
+        assert outcome.action == "created"
+        untracked = [v["sku"] for v in m.canonical["variants"] if v["stock"] is None]
+        assert "tracks no stock at the source" in outcome.reason
+        assert all(repr(sku) in outcome.reason for sku in untracked[:5])
+        assert outcome.reason_key == ""  # a note, not a failure
+    for m in tracked:
+        outcome = full.outcomes.get(entity="products", source_id=m.source_id)
+        assert "tracks no stock" not in outcome.reason
+
+
 def test_an_unexpected_error_fails_the_run_instead_of_leaving_it_running(migrated, monkeypatch):
     def boom(self):
         raise RuntimeError("disk on fire")

@@ -151,6 +151,12 @@ class Connector(ABC):
     def from_canonical(self, entity: str, canonical: dict[str, Any]) -> dict[str, Any]:
         """Canonical dict → this platform's write payload."""
 
+    def write_notes(self, entity: str, canonical: dict[str, Any]) -> list[str]:
+        """What this platform, as a target, cannot hold of the record as it is and holds
+        otherwise: each a sentence for the record's outcome, so a merchant learns of it from
+        the run rather than from the storefront. Nothing by default."""
+        return []
+
     def created_at(self, entity: str, raw: dict[str, Any]) -> datetime | None:
         """When the platform created this record, if it says (None otherwise)."""
         for key in _CREATED_KEYS:

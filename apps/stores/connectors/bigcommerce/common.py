@@ -132,6 +132,9 @@ class Handler:
     def from_canonical(self, canonical: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
+    def write_notes(self, canonical: dict[str, Any]) -> list[str]:
+        return []
+
     def read_changes(
         self,
         since: datetime | None,

@@ -180,6 +180,9 @@ class BigCommerceConnector(Connector):
     def from_canonical(self, entity: str, canonical: dict[str, Any]) -> dict[str, Any]:
         return self.handler(entity).from_canonical(canonical)
 
+    def write_notes(self, entity: str, canonical: dict[str, Any]) -> list[str]:
+        return self.handler(entity).write_notes(canonical)
+
     # --- delta reads (changes.py) --------------------------------------------------------------
 
     def supports_changes(self, entity: str) -> bool:

@@ -328,6 +328,21 @@ class ProductHandler(Handler):
             "variants": variants,
         }
 
+    def write_notes(self, canonical: dict[str, Any]) -> list[str]:
+        # inventory_tracking is per product: "variant" tracks every variant, so one that tracks
+        # no stock at the source is written with inventory_level 0 (from_canonical) and would
+        # show as sold out.
+        variants = canonical.get("variants") or []
+        untracked = [v for v in variants if v.get("stock") is None]
+        if not untracked or len(untracked) == len(variants):
+            return []
+        skus = ", ".join(repr(v.get("sku") or "(no SKU)") for v in untracked[:5])
+        more = f" and {len(untracked) - 5} more" if len(untracked) > 5 else ""
+        return [
+            f"stock: variant {skus}{more} tracks no stock at the source, but BigCommerce tracks "
+            "all of a product's variants or none: it is written with stock 0"
+        ]
+
     def from_canonical(self, canonical: dict[str, Any]) -> dict[str, Any]:
         variants = canonical.get("variants") or []
         if any(v.get("stock") is not None for v in variants):
