@@ -13,7 +13,7 @@ import argparse
 import json
 import time
 
-from support import machine, memory_project, setup_django
+from support import Autoanalyze, machine, memory_project, setup_django
 
 
 def main() -> None:
@@ -30,8 +30,10 @@ def main() -> None:
     from apps.runs.services import start_run
 
     project, target = memory_project(args.records)
+    analyze = Autoanalyze()
     started = time.perf_counter()
-    run = run_inline(start_run(project, kind=RunKind.FULL).pk)
+    with analyze.every(60):
+        run = run_inline(start_run(project, kind=RunKind.FULL).pk)
     engine_seconds = time.perf_counter() - started
     assert run.status == "succeeded", run.error
     assert target.created == args.records
@@ -69,6 +71,7 @@ def main() -> None:
                 "records_per_s": round(records_per_s, 1),
                 "copy_rows_per_s": round(copy_rows_per_s, 1),
                 "vs_copy": round(records_per_s / copy_rows_per_s, 4),
+                "statistics": analyze.describe(),
                 "machine": machine(),
             }
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, OuterRef, Q, QuerySet, Subquery, Value
 from django.http import Http404
 
 from apps.core.roles import Capability, Role, role_allows
@@ -31,10 +31,26 @@ def role_of(user: Any, project: Project) -> str | None:
     )
 
 
+def role_expression(user: Any, project_field: str = "project") -> Subquery | Value:
+    """The user's role on the row's project, as an annotation: a page that fetches a row of a
+    project anyway learns the role in the same query (the progress partial is polled every two
+    seconds), then decides with check_role()."""
+    if not getattr(user, "is_authenticated", False):
+        return Value(None, output_field=CharField())
+    return Subquery(
+        Membership.objects.filter(project=OuterRef(project_field), user=user).values("role")[:1]
+    )
+
+
 def require(user: Any, project: Project, capability: str = Capability.VIEW) -> str:
     """The user's role on the project; Http404 for a non-member, PermissionDenied if the role
     lacks the capability."""
-    role = role_of(user, project)
+    return check_role(role_of(user, project), capability)
+
+
+def check_role(role: str | None, capability: str = Capability.VIEW) -> str:
+    """`role` (from role_of or role_expression) if it allows the capability; Http404 for no
+    role (a non-member), PermissionDenied for a role without it."""
     if role is None:
         raise Http404("No such project.")
     if not role_allows(role, capability):

@@ -17,13 +17,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import NotSupportedError
-from django.db.models import Count, FloatField, Func, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, FloatField, Func, Min, QuerySet, Sum
 from django.db.models.functions import Floor, Round
 from django.utils import timezone
 
 from apps.runs.choices import Action, RunKind, RunStatus
 from apps.runs.models import EntityBatch, RecordOutcome, Run
-from apps.runs.services import EntityProgress
+from apps.runs.services import EntityProgress, entity_progress
 from apps.stores import ratelimit
 
 logger = logging.getLogger(__name__)
@@ -201,26 +201,30 @@ def _planned_total(run: Run) -> int:
     return sum(int(e.get("total") or 0) for e in (run.plan.get("entities") or {}).values())
 
 
-def eta(run: Run, *, quota: Quota | None = None) -> Eta | None:
+def eta(
+    run: Run, *, quota: Quota | None = None, progress: Sequence[EntityProgress] | None = None
+) -> Eta | None:
     """Seconds until a live run is done, and the basis of that figure; None when unknown
     (not live, not planned yet, no finished batch yet) or nothing is left.
 
     remaining records (plan totals - records read) * target requests per record (Σ requests /
     Σ read over finished batches) / the target's request rate: its quota per window when the
-    shared limiter knows it (or `quota` says), else the rate this run reached so far. One
-    aggregate query over the run's batches."""
+    shared limiter knows it (or `quota` says), else the rate this run reached so far. From the
+    per-entity progress the caller already read (else one grouped query over the batches)."""
     if not run.is_live or run.started_at is None:
         return None
     total = _planned_total(run)
     if total <= 0:
         return None
-    finished = Q(finished_at__isnull=False)
-    row = EntityBatch.objects.filter(run=run).aggregate(
-        all_read=Sum("read"),
-        done_read=Sum("read", filter=finished),
-        done_requests=Sum("requests", filter=finished),
-        last=Max("finished_at"),
-    )
+    if progress is None:
+        progress = entity_progress(run)
+    finished = [p.last_finished for p in progress if p.last_finished is not None]
+    row = {
+        "all_read": sum(p.processed for p in progress),
+        "done_read": sum(p.done_read for p in progress),
+        "done_requests": sum(p.done_requests for p in progress),
+        "last": max(finished, default=None),
+    }
     remaining = max(0, total - (row["all_read"] or 0))
     done_read, done_requests = row["done_read"] or 0, row["done_requests"] or 0
     if remaining == 0 or done_read == 0 or row["last"] is None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, Sum
 
 from apps.core import audit
 from apps.core.errors import Conflict
@@ -44,6 +45,11 @@ class EntityProgress:
     merged: int = 0
     conflicts: int = 0
     deleted: int = 0
+    # For the ETA: records read and target requests sent by finished batches, and the last
+    # batch's finish time.
+    done_read: int = 0
+    done_requests: int = 0
+    last_finished: datetime | None = None
 
     @property
     def percent(self) -> int:
@@ -297,6 +303,9 @@ def entity_progress(run: Run) -> list[EntityProgress]:
             deleted=Sum("deleted"),
             batches_total=Count("id"),
             batches_done=Count("id", filter=Q(status__in=[BatchStatus.DONE, BatchStatus.FAILED])),
+            done_read=Sum("read", filter=Q(finished_at__isnull=False)),
+            done_requests=Sum("requests", filter=Q(finished_at__isnull=False)),
+            last_finished=Max("finished_at"),
         )
     )
     by_entity = {row["entity"]: row for row in rows}
@@ -318,6 +327,9 @@ def entity_progress(run: Run) -> list[EntityProgress]:
                 merged=row.get("merged") or 0,
                 conflicts=row.get("conflicts") or 0,
                 deleted=row.get("deleted") or 0,
+                done_read=row.get("done_read") or 0,
+                done_requests=row.get("done_requests") or 0,
+                last_finished=row.get("last_finished"),
             )
         )
     return result

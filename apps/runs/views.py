@@ -29,7 +29,7 @@ from django_htmx.http import HTMX_STOP_POLLING
 
 from apps.core.errors import Conflict
 from apps.core.roles import Capability, role_allows
-from apps.projects.access import require
+from apps.projects import access
 from apps.runs import metrics, rehearsals, services
 from apps.runs.choices import BatchStatus, RunKind, RunStatus
 from apps.runs.models import EntityBatch, Run
@@ -191,16 +191,15 @@ def throughput_chart(series: metrics.Throughput | None) -> Chart | None:
 
 
 def _get_run(user: Any, run_id: int, capability: str = Capability.VIEW) -> tuple[Run, str]:
-    """The run and the user's role on its project; 404 for a non-member, 403 without the
-    capability (decided by apps.projects.access, like every other page)."""
+    """The run and the user's role on its project, in one query; 404 for a non-member, 403
+    without the capability (decided by apps.projects.access, like every other page)."""
     run = get_object_or_404(
         Run.objects.select_related(
             "project__source_store", "project__target_store", "created_by", "parent"
-        ),
+        ).annotate(viewer_role=access.role_expression(user)),
         pk=run_id,
     )
-    role = require(user, run.project, capability)
-    return run, role
+    return run, access.check_role(run.viewer_role, capability)
 
 
 def _plan_context(run: Run, role: str, progress: list[EntityProgress]) -> dict[str, Any]:
@@ -231,7 +230,7 @@ def _progress_context(run: Run, role: str) -> dict[str, Any]:
     total = sum(p.total for p in progress)
     elapsed = elapsed_seconds(run)
     rate = processed / elapsed if elapsed else None
-    eta = metrics.eta(run)
+    eta = metrics.eta(run, progress=progress)
     points = metrics.entity_points(run)
     return {
         **_plan_context(run, role, progress),

@@ -147,9 +147,14 @@ class RunSummarySerializer(serializers.ModelSerializer):
 
 def combined_progress(progress: list[EntityProgress]) -> EntityProgress:
     """All entities' counters added up, so `percent` follows the same rule as per entity."""
-    names = [field.name for field in dataclasses.fields(EntityProgress) if field.name != "entity"]
+    names = [
+        field.name
+        for field in dataclasses.fields(EntityProgress)
+        if field.name not in ("entity", "last_finished")
+    ]
     sums = {name: sum(getattr(row, name) for row in progress) for name in names}
-    return EntityProgress(entity="", **sums)
+    finished = [row.last_finished for row in progress if row.last_finished is not None]
+    return EntityProgress(entity="", last_finished=max(finished, default=None), **sums)
 
 
 class StageSerializer(serializers.Serializer):

@@ -60,7 +60,7 @@ def _detail(run: Run) -> dict[str, Any]:
     run.totals = combined_progress(run.progress)
     run.entity_points = metrics.entity_points(run)
     run.stages = metrics.stages(run, run.progress)
-    run.eta = metrics.eta(run)
+    run.eta = metrics.eta(run, progress=run.progress)
     run.throughput = metrics.throughput(run)
     return RunDetailSerializer(run).data
 
