@@ -250,6 +250,11 @@ MATRIX: dict[str, Entry] = {
     BC + r"v3/catalog/products/<int:product_id>/images/<int:image_id>": PLATFORM_ENTRY,
     BC + r"v3/catalog/products/<int:product_id>/custom-fields": PLATFORM_ENTRY,
     BC + r"v3/catalog/products/<int:product_id>/custom-fields/<int:field_id>": PLATFORM_ENTRY,
+    BC + r"v3/catalog/products/<int:product_id>/variants/<int:variant_id>": PLATFORM_ENTRY,
+    BC + r"v3/catalog/products/<int:product_id>/options/<int:option_id>": PLATFORM_ENTRY,
+    BC + r"v3/catalog/products/<int:product_id>/options/<int:option_id>/values/<int:value_id>": (
+        PLATFORM_ENTRY
+    ),
     BC + r"v3/catalog/trees": PLATFORM_ENTRY,
     BC + r"v3/catalog/trees/categories": PLATFORM_ENTRY,
     BC + r"v3/catalog/trees/<str:tree_id>/categories": PLATFORM_ENTRY,

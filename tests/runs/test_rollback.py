@@ -16,6 +16,7 @@ from apps.runs.engine import run_inline
 from apps.runs.models import JournalEntry, RecordMap, Run
 from apps.runs.services import start_run
 from apps.sandbox.demo_catalog import seed_store
+from apps.sandbox.models import SandboxObject
 from apps.stores.connectors.canonical import NATURAL_KEY, content_hash
 from apps.stores.services import build_connector
 from tests.support.rehearsal import make_rehearsal
@@ -344,3 +345,108 @@ def test_a_conflict_resolution_journalled_on_the_delta_is_rolled_back_with_it(st
     assert {f: now[f] for f in MAP_COMPARED} == {
         f: map_edited[("products", row.source_id)][f] for f in MAP_COMPARED
     }
+
+
+def test_a_variant_the_delta_added_to_an_existing_product_is_removed_by_the_rollback(store):
+    """The source gains a variation of a product already on the target: the delta adds the
+    variant to the BigCommerce product, and the rollback's pre-image write takes it away again
+    (the connector deletes the sub-records a record no longer has)."""
+    project = store.project
+    before = target_snapshot(project)
+    source = build_connector(project.source_store)
+    try:
+        raws = source.read_by_ids("products", [m.source_id for m in mapped(project, "products")])
+    finally:
+        source.close()
+    variable = next(r for r in raws if r.get("type") == "variable" and r.get("variations"))
+    attribute = next(a for a in variable["attributes"] if a.get("variation"))
+    with store.woo() as woo:
+        first = woo.get(f"products/{variable['id']}/variations/{variable['variations'][0]}")
+        options = {a["name"]: a["option"] for a in first.json()["attributes"]}
+        options[attribute["name"]] = attribute["options"][-1] + " XL"
+        assert woo.put(
+            f"products/{variable['id']}",
+            json={
+                "attributes": [
+                    {**a, "options": [*a["options"], options[attribute["name"]]]}
+                    if a["name"] == attribute["name"]
+                    else a
+                    for a in variable["attributes"]
+                ]
+            },
+        ).is_success
+        added = woo.post(
+            f"products/{variable['id']}/variations",
+            json={
+                "sku": "RB-ADDED-VARIANT",
+                "regular_price": "12.00",
+                "attributes": [{"name": n, "option": o} for n, o in options.items()],
+            },
+        )
+        assert added.is_success, added.text
+
+    delta = run(project)
+    assert delta.status == RunStatus.SUCCEEDED, delta.error
+    assert delta.outcomes.get(entity="products", source_id=str(variable["id"])).action == (
+        Action.UPDATED
+    )
+    target = build_connector(project.target_store)
+    try:
+        target_id = RecordMap.objects.get(
+            project=project, entity="products", source_id=str(variable["id"])
+        ).target_id
+        [now] = target.read_by_ids("products", [target_id])
+        assert "RB-ADDED-VARIANT" in {v.get("sku") for v in now.get("variants") or []}
+    finally:
+        target.close()
+
+    undo = rollback(delta)
+
+    assert undo.status == RunStatus.SUCCEEDED, list(
+        undo.outcomes.filter(action=Action.FAILED).values_list("reason", flat=True)
+    )
+    assert target_snapshot(project) == before
+    # The option value only that variant used is gone from the product too, not left as a
+    # choice the storefront offers with nothing behind it.
+    labels = target_option_labels(store, target_id)
+    assert options[attribute["name"]] not in labels and attribute["options"][-1] in labels
+
+
+def target_option_labels(store, target_id: str) -> set[str]:
+    product = SandboxObject.objects.get(
+        store=store.target, resource="product", object_id=int(target_id)
+    )
+    return {v["label"] for o in product.data.get("options") or [] for v in o["option_values"]}
+
+
+def test_a_variation_deleted_at_the_source_is_deleted_from_the_target_by_the_delta(store):
+    project = store.project
+    source = build_connector(project.source_store)
+    try:
+        raws = source.read_by_ids("products", [m.source_id for m in mapped(project, "products")])
+    finally:
+        source.close()
+    variable = next(r for r in raws if r.get("type") == "variable" and len(r["variations"]) > 2)
+    doomed = variable["variations"][-1]
+    with store.woo() as woo:
+        sku = woo.get(f"products/{variable['id']}/variations/{doomed}").json()["sku"]
+        assert woo.delete(
+            f"products/{variable['id']}/variations/{doomed}", params={"force": "true"}
+        ).is_success
+        # WooCommerce does not touch the parent's modified date for a variation's delete.
+        assert woo.put(f"products/{variable['id']}", json={"name": "One variation less"})
+
+    delta = run(project)
+
+    assert delta.status == RunStatus.SUCCEEDED, delta.error
+    target_id = RecordMap.objects.get(
+        project=project, entity="products", source_id=str(variable["id"])
+    ).target_id
+    left = SandboxObject.objects.filter(
+        store=store.target, resource="variant", parent_id=int(target_id)
+    )
+    assert sku not in set(left.values_list("sku", flat=True))
+    assert left.count() == len(variable["variations"]) - 1
+    # The map keeps the target's form without it: the next delta sees nothing to do.
+    again = run(project)
+    assert set(again.outcomes.values_list("action", flat=True)) <= {Action.UNCHANGED}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from apps.sandbox.models import Flavor, SandboxObject
-from tests.sandbox.test_bigcommerce_api import Api, create_sandbox_store, product
+from tests.sandbox.test_bigcommerce_api import Api, create_sandbox_store, product, shirt
 
 
 @pytest.fixture
@@ -374,3 +374,37 @@ def test_image_and_custom_field_sub_resources(api):
     [field] = api("GET", f"{base}/custom-fields").json()["data"]
     assert api("DELETE", f"{base}/custom-fields/{field['id']}").status_code == 204
     assert api("DELETE", f"{base}/custom-fields/{field['id']}").status_code == 404
+
+
+def test_variant_option_value_and_option_deletes(api):
+    """What a PUT cannot take away: a variant, then the option value or option only it used;
+    values and options still in use are refused with 422, the base variant cannot go, and a
+    product whose last option variant goes gets its base variant back."""
+    created = api("POST", "catalog/products?include=variants", shirt()).json()["data"]
+    base = f"catalog/products/{created['id']}"
+    by_sku = {v["sku"]: v for v in created["variants"]}
+    blue = by_sku["SH-S-Blue"]
+    [blue_value] = [v for v in blue["option_values"] if v["label"] == "Blue"]
+    colour = blue_value["option_id"]
+    in_use = api("DELETE", f"{base}/options/{colour}/values/{blue_value['id']}")
+    assert in_use.status_code == 422 and "delete the variant first" in in_use.text
+
+    assert api("DELETE", f"{base}/variants/{blue['id']}").status_code == 204
+    assert api("DELETE", f"{base}/variants/{blue['id']}").status_code == 404
+    left = api("GET", f"{base}/variants").json()["data"]
+    assert sorted(v["sku"] for v in left) == ["SH-M-Red", "SH-S-Red"]
+    assert api("GET", base).json()["data"]["inventory_level"] == 1 + 2
+
+    assert api("DELETE", f"{base}/options/{colour}/values/{blue_value['id']}").status_code == 204
+    assert api("DELETE", f"{base}/options/{colour}/values/{blue_value['id']}").status_code == 404
+    options = api("GET", f"{base}?include=options").json()["data"]["options"]
+    assert {v["label"] for o in options for v in o["option_values"]} == {"S", "M", "Red"}
+    assert api("DELETE", f"{base}/options/{colour}").status_code == 422
+
+    for variant in left:
+        assert api("DELETE", f"{base}/variants/{variant['id']}").status_code == 204
+    [base_variant] = api("GET", f"{base}/variants").json()["data"]
+    assert base_variant["option_values"] == []
+    assert api("DELETE", f"{base}/variants/{base_variant['id']}").status_code == 422
+    assert api("DELETE", f"{base}/options/{colour}").status_code == 204
+    assert api("DELETE", f"{base}/options/{colour}").status_code == 404

@@ -663,3 +663,76 @@ def list_variants(
     start = (page - 1) * limit
     data = [variant_json(v, product) for v in variants[start : start + limit]]
     return data, pagination(total, len(data), page, limit, query)
+
+
+# --- variant, option value and option deletes ------------------------------------------------
+# DELETE /v3/catalog/products/{id}/variants/{variant_id}, …/options/{option_id}/values/{value_id}
+# and …/options/{option_id}: what a client uses to take away what a PUT cannot (a PUT's inline
+# variants only add or change).
+
+
+def _locked(store: SandboxStore, product_id: int) -> SandboxObject:
+    product = _products(store).select_for_update().filter(object_id=product_id).first()
+    if product is None:
+        raise ApiError(404, "The requested product was not found.")
+    return product
+
+
+def _touched(store: SandboxStore, product: SandboxObject) -> None:
+    product.date_modified = _now()
+    product.save(update_fields=["data", "date_modified"])
+    notify(store, PRODUCT, "updated", [product.object_id])
+
+
+def delete_variant(store: SandboxStore, product_id: int, variant_id: int) -> None:
+    with transaction.atomic():
+        product = _locked(store, product_id)
+        variants = _variants_by_parent(store, [product_id]).get(product_id, [])
+        variant = next((v for v in variants if v.object_id == variant_id), None)
+        if variant is None:
+            raise ApiError(404, "The requested variant was not found.")
+        if is_base(variant):
+            raise ApiError(422, "The base variant of a product cannot be deleted.")
+        rest = [v for v in variants if v is not variant]
+        _current, to_create, to_delete = _settle_variants(store, product, rest, _Ids(store, 1))
+        SandboxObject.objects.filter(pk__in=[variant.pk, *(v.pk for v in to_delete)]).delete()
+        if to_create:
+            SandboxObject.objects.bulk_create(to_create)
+        _touched(store, product)
+
+
+def _used_values(store: SandboxStore, product_id: int) -> set[tuple[int, int]]:
+    variants = _variants_by_parent(store, [product_id]).get(product_id, [])
+    return {
+        (value["option_id"], value["id"])
+        for variant in variants
+        for value in variant.data.get("option_values") or []
+    }
+
+
+def delete_option_value(
+    store: SandboxStore, product_id: int, option_id: int, value_id: int
+) -> None:
+    with transaction.atomic():
+        product = _locked(store, product_id)
+        options = product.data.get("options") or []
+        option = next((o for o in options if o["id"] == option_id), None)
+        values = option["option_values"] if option else []
+        if not any(v["id"] == value_id for v in values):
+            raise ApiError(404, "The requested option value was not found.")
+        if (option_id, value_id) in _used_values(store, product_id):
+            raise ApiError(422, "This option value is used by a variant: delete the variant first.")
+        option["option_values"] = [v for v in values if v["id"] != value_id]
+        _touched(store, product)
+
+
+def delete_option(store: SandboxStore, product_id: int, option_id: int) -> None:
+    with transaction.atomic():
+        product = _locked(store, product_id)
+        options = product.data.get("options") or []
+        if not any(o["id"] == option_id for o in options):
+            raise ApiError(404, "The requested option was not found.")
+        if any(used == option_id for used, _value in _used_values(store, product_id)):
+            raise ApiError(422, "This option is used by a variant: delete the variant first.")
+        product.data["options"] = [o for o in options if o["id"] != option_id]
+        _touched(store, product)

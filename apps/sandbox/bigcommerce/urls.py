@@ -21,6 +21,12 @@ urlpatterns = [
         views.product_variants,
         name="bigcommerce-product-variants",
     ),
+    path("v3/catalog/products/<int:product_id>/variants/<int:variant_id>", views.product_variant),
+    path("v3/catalog/products/<int:product_id>/options/<int:option_id>", views.product_option),
+    path(
+        "v3/catalog/products/<int:product_id>/options/<int:option_id>/values/<int:value_id>",
+        views.product_option_value,
+    ),
     path("v3/catalog/products/<int:product_id>/images", views_catalog.product_images),
     path("v3/catalog/products/<int:product_id>/images/<int:image_id>", views_catalog.product_image),
     path("v3/catalog/products/<int:product_id>/custom-fields", views_catalog.product_custom_fields),

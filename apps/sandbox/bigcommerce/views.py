@@ -36,3 +36,27 @@ def product(request: HttpRequest, sandbox: SandboxStore, product_id: int) -> Htt
 @endpoint(("GET",))
 def product_variants(request: HttpRequest, sandbox: SandboxStore, product_id: int) -> HttpResponse:
     return many(*store.list_variants(sandbox, product_id, request.GET))
+
+
+@endpoint(("DELETE",))
+def product_variant(
+    request: HttpRequest, sandbox: SandboxStore, product_id: int, variant_id: int
+) -> HttpResponse:
+    store.delete_variant(sandbox, product_id, variant_id)
+    return HttpResponse(status=204)
+
+
+@endpoint(("DELETE",))
+def product_option(
+    request: HttpRequest, sandbox: SandboxStore, product_id: int, option_id: int
+) -> HttpResponse:
+    store.delete_option(sandbox, product_id, option_id)
+    return HttpResponse(status=204)
+
+
+@endpoint(("DELETE",))
+def product_option_value(
+    request: HttpRequest, sandbox: SandboxStore, product_id: int, option_id: int, value_id: int
+) -> HttpResponse:
+    store.delete_option_value(sandbox, product_id, option_id, value_id)
+    return HttpResponse(status=204)

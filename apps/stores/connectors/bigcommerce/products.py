@@ -4,7 +4,8 @@ Writes follow the platform: one product per POST (there is no batch create), up 
 PUT, deletes by `id:in`. Inline variants, images and custom fields with an `id` change that
 sub-record and without one add a new one, so an update first matches the target's sub-records
 (variants by SKU, images by URL, custom fields by name) and afterwards deletes the ones the
-record no longer has through their sub-resource endpoints.
+record no longer has through their sub-resource endpoints: images, custom fields, variants, and
+then the option values and options that only the deleted variants used.
 """
 
 from __future__ import annotations
@@ -211,19 +212,23 @@ class ProductHandler(Handler):
     ) -> tuple[dict[str, Any], dict[str, list[int]]]:
         """The PUT payload with the target's sub-record ids, and the sub-records to delete."""
         payload = {**item.payload, "id": int(item.target_id)}
-        removed: dict[str, list[int]] = {"images": [], "custom_fields": []}
+        removed: dict[str, list[Any]] = {
+            "images": [],
+            "custom_fields": [],
+            "variants": [],
+            "option_values": [],
+            "options": [],
+        }
         if target is None:
             return payload, removed
         if payload.get("variants"):
-            known = {
-                v.get("sku"): v["id"]
-                for v in target.get("variants") or []
-                if v.get("option_values")
-            }
+            on_target = [v for v in target.get("variants") or [] if v.get("option_values")]
+            known = {v.get("sku"): v["id"] for v in on_target}
             payload["variants"] = [
                 {**v, "id": known[v.get("sku")]} if "id" not in v and v.get("sku") in known else v
                 for v in payload["variants"]
             ]
+            _removed_variants(payload["variants"], on_target, removed)
         if "images" in payload:
             payload["images"], removed["images"] = _match_images(
                 payload["images"], target.get("images") or []
@@ -256,26 +261,34 @@ class ProductHandler(Handler):
                 results.append(ok(item.ref, item.target_id, record, single.status_code))
         return results
 
-    def _drop_removed(self, result: WriteResult, removed: dict[str, list[int]]) -> WriteResult:
-        """Delete the images and custom fields the record no longer has (after its PUT)."""
+    def _drop_removed(self, result: WriteResult, removed: dict[str, list[Any]]) -> WriteResult:
+        """Delete the sub-records the record no longer has (after its PUT): images, custom
+        fields, variants, then the option values and options no variant uses any more. A 404
+        is a delete an earlier attempt already made."""
         if not result.ok or not any(removed.values()):
             return result
         base = f"{PATH}/{int(result.target_id)}"
-        for key, segment in (("images", "images"), ("custom_fields", "custom-fields")):
-            for sub_id in removed[key]:
-                path = f"{base}/{segment}/{sub_id}"
-                try:
-                    response = self.api.request("DELETE", path)
-                except TransientError as exc:
-                    return transient(result.ref, exc)
-                if response.status_code >= 400 and response.status_code != 404:
-                    return self.api.failure(result.ref, response, "DELETE", path)
-            if result.record is not None and key in result.record:
+        paths = [
+            *(f"{base}/images/{i}" for i in removed["images"]),
+            *(f"{base}/custom-fields/{i}" for i in removed["custom_fields"]),
+            *(f"{base}/variants/{i}" for i in removed["variants"]),
+            *(f"{base}/options/{o}/values/{v}" for o, v in removed["option_values"]),
+            *(f"{base}/options/{o}" for o in removed["options"]),
+        ]
+        for path in paths:
+            try:
+                response = self.api.request("DELETE", path)
+            except TransientError as exc:
+                return transient(result.ref, exc)
+            if response.status_code >= 400 and response.status_code != 404:
+                return self.api.failure(result.ref, response, "DELETE", path)
+        if result.record is not None:
+            record = dict(result.record)
+            for key in ("images", "custom_fields", "variants"):
                 gone = set(removed[key])
-                result.record = {
-                    **result.record,
-                    key: [entry for entry in result.record[key] if entry.get("id") not in gone],
-                }
+                if gone and key in record:
+                    record[key] = [e for e in record[key] if e.get("id") not in gone]
+            result.record = record
         return result
 
     def delete(self, ids: list[str]) -> list[WriteResult]:
@@ -413,6 +426,32 @@ class ProductHandler(Handler):
                 if variant.get("option_values") and variant.get("sku"):
                     found[(str(record["id"]), variant["sku"])] = variant["id"]
         return found
+
+
+def _removed_variants(
+    wanted: list[dict[str, Any]], on_target: list[dict[str, Any]], removed: dict[str, list[Any]]
+) -> None:
+    """The target's option variants the record no longer has (by SKU), and the option values
+    and options only they used: a PUT's inline variants add and change, never take away."""
+    keep = {v.get("sku") for v in wanted}
+    gone = [v for v in on_target if v.get("sku") not in keep]
+    if not gone:
+        return
+
+    def pairs(variants: list[dict[str, Any]]) -> set[tuple[int, int]]:
+        return {
+            (value["option_id"], value["id"])
+            for variant in variants
+            for value in variant.get("option_values") or []
+            if "option_id" in value and "id" in value
+        }
+
+    kept = pairs([v for v in on_target if v.get("sku") in keep])
+    unused = pairs(gone) - kept
+    kept_options = {option for option, _ in kept}
+    removed["variants"] = [v["id"] for v in gone]
+    removed["option_values"] = sorted(p for p in unused if p[0] in kept_options)
+    removed["options"] = sorted({option for option, _ in unused if option not in kept_options})
 
 
 def _variants(
