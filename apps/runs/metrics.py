@@ -218,18 +218,13 @@ def eta(
         return None
     if progress is None:
         progress = entity_progress(run)
-    finished = [p.last_finished for p in progress if p.last_finished is not None]
-    row = {
-        "all_read": sum(p.processed for p in progress),
-        "done_read": sum(p.done_read for p in progress),
-        "done_requests": sum(p.done_requests for p in progress),
-        "last": max(finished, default=None),
-    }
-    remaining = max(0, total - (row["all_read"] or 0))
-    done_read, done_requests = row["done_read"] or 0, row["done_requests"] or 0
-    if remaining == 0 or done_read == 0 or row["last"] is None:
+    last = max((p.last_finished for p in progress if p.last_finished is not None), default=None)
+    remaining = max(0, total - sum(p.processed for p in progress))
+    done_read = sum(p.done_read for p in progress)
+    done_requests = sum(p.done_requests for p in progress)
+    if remaining == 0 or done_read == 0 or last is None:
         return None
-    elapsed = max(1.0, (row["last"] - run.started_at).total_seconds())
+    elapsed = max(1.0, (last - run.started_at).total_seconds())
     per_record = done_requests / done_read
     if per_record == 0:
         # Everything so far was unchanged (no target writes): the source is the pace.

@@ -114,7 +114,7 @@ def id_estimate(clean: dict[str, Any]) -> int:
 # --- sub-resource endpoints ----------------------------------------------------------------
 
 
-def _locked_product(store: SandboxStore, product_id: int) -> SandboxObject:
+def locked_product(store: SandboxStore, product_id: int) -> SandboxObject:
     product = (
         SandboxObject.objects.select_for_update()
         .filter(store=store, resource=PRODUCT, object_id=product_id)
@@ -152,7 +152,7 @@ def add_entry(store: SandboxStore, product_id: int, key: str, payload: Any) -> d
     if problems:
         raise invalid({name.replace("body.0.", ""): reason for name, reason in problems.items()})
     with transaction.atomic():
-        product = _locked_product(store, product_id)
+        product = locked_product(store, product_id)
         [new_id] = store.allocate_ids(1)
         before = {entry["id"] for entry in product.data.get(key, [])}
         data = dict(product.data)
@@ -177,7 +177,7 @@ def change_entry(
     if problems:
         raise invalid({name.replace("body.0.", ""): reason for name, reason in problems.items()})
     with transaction.atomic():
-        product = _locked_product(store, product_id)
+        product = locked_product(store, product_id)
         data = dict(product.data)
         if not any(e["id"] == entry_id for e in data.get(key, [])):
             raise ApiError(404, "The requested resource was not found.")
@@ -194,7 +194,7 @@ def change_entry(
 
 def delete_entry(store: SandboxStore, product_id: int, key: str, entry_id: int) -> None:
     with transaction.atomic():
-        product = _locked_product(store, product_id)
+        product = locked_product(store, product_id)
         entries = product.data.get(key, [])
         kept = [entry for entry in entries if entry["id"] != entry_id]
         if len(kept) == len(entries):

@@ -671,13 +671,6 @@ def list_variants(
 # variants only add or change).
 
 
-def _locked(store: SandboxStore, product_id: int) -> SandboxObject:
-    product = _products(store).select_for_update().filter(object_id=product_id).first()
-    if product is None:
-        raise ApiError(404, "The requested product was not found.")
-    return product
-
-
 def _touched(store: SandboxStore, product: SandboxObject) -> None:
     product.date_modified = _now()
     product.save(update_fields=["data", "date_modified"])
@@ -686,7 +679,7 @@ def _touched(store: SandboxStore, product: SandboxObject) -> None:
 
 def delete_variant(store: SandboxStore, product_id: int, variant_id: int) -> None:
     with transaction.atomic():
-        product = _locked(store, product_id)
+        product = media.locked_product(store, product_id)
         variants = _variants_by_parent(store, [product_id]).get(product_id, [])
         variant = next((v for v in variants if v.object_id == variant_id), None)
         if variant is None:
@@ -714,7 +707,7 @@ def delete_option_value(
     store: SandboxStore, product_id: int, option_id: int, value_id: int
 ) -> None:
     with transaction.atomic():
-        product = _locked(store, product_id)
+        product = media.locked_product(store, product_id)
         options = product.data.get("options") or []
         option = next((o for o in options if o["id"] == option_id), None)
         values = option["option_values"] if option else []
@@ -728,7 +721,7 @@ def delete_option_value(
 
 def delete_option(store: SandboxStore, product_id: int, option_id: int) -> None:
     with transaction.atomic():
-        product = _locked(store, product_id)
+        product = media.locked_product(store, product_id)
         options = product.data.get("options") or []
         if not any(o["id"] == option_id for o in options):
             raise ApiError(404, "The requested option was not found.")
