@@ -25,7 +25,7 @@ from apps.runs.choices import (
     RunKind,
     RunStatus,
 )
-from apps.runs.models import EntityBatch, RecordOutcome, Run
+from apps.runs.models import EntityBatch, Run
 from apps.stores.connectors.base import ConnectorError
 from apps.stores.services import build_connector
 
@@ -333,8 +333,3 @@ def entity_progress(run: Run) -> list[EntityProgress]:
             )
         )
     return result
-
-
-def failures(run: Run):
-    """The run's failed records, newest first (a queryset: callers paginate)."""
-    return RecordOutcome.objects.filter(run=run, action=Action.FAILED).order_by("-id")

@@ -10,6 +10,7 @@ aggregate queries per page, whatever the size of the run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -42,6 +43,11 @@ MAX_FILTER_CHARS = 200
 # An ended run's error groups, cached per process (a late batch of a cancelled run may still
 # add a failure: this long at most).
 ERROR_GROUPS_CACHE_SECONDS = 300
+# A live run's aggregates, shared by everyone watching it: computed at most once per this many
+# seconds per process. The partial polls every 2 s, so a viewer sees figures at most a second
+# older than the poll, and thirty viewers of a run cost one progress and one throughput query
+# a second instead of thirty (bench/dashboard.py, docs/PERFORMANCE.md).
+LIVE_FIGURES_CACHE_SECONDS = 1
 
 
 def format_duration(seconds: float | None) -> str:
@@ -224,20 +230,51 @@ def _plan_context(run: Run, role: str, progress: list[EntityProgress]) -> dict[s
     }
 
 
-def _progress_context(run: Run, role: str) -> dict[str, Any]:
+def _cached_per_run(name: str, run: Run, seconds: int, compute: Callable[[Run], Any]) -> Any:
+    """compute(run), kept in this process's cache for `seconds` under the run and its status
+    (a change of status is a new entry); created_at tells a run from an earlier one that had
+    the same id (a test database)."""
+    key = f"runs:{name}:{run.pk}:{run.created_at.timestamp()}:{run.status}"
+    return cache.get_or_set(key, lambda: compute(run), seconds)
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    """The aggregates behind the progress block: the same for every viewer of the run."""
+
+    progress: list[EntityProgress]
+    eta: metrics.Eta | None
+    throughput: metrics.Throughput | None
+
+
+def _read_figures(run: Run) -> RunFigures:
     progress = services.entity_progress(run)
+    return RunFigures(progress, metrics.eta(run, progress=progress), metrics.throughput(run))
+
+
+def _run_figures(run: Run) -> RunFigures:
+    """The run's progress, ETA and throughput. An ended run's are read afresh (its last
+    partial is the one that stays on screen); a live run's come from a per-process cache of
+    LIVE_FIGURES_CACHE_SECONDS, keyed by status so a change of stage is never served stale."""
+    if not run.is_live:
+        return _read_figures(run)
+    return _cached_per_run("live-figures", run, LIVE_FIGURES_CACHE_SECONDS, _read_figures)
+
+
+def _progress_context(run: Run, role: str) -> dict[str, Any]:
+    figures = _run_figures(run)
+    progress, eta = figures.progress, figures.eta
     processed = sum(p.processed for p in progress)
     total = sum(p.total for p in progress)
     elapsed = elapsed_seconds(run)
     rate = processed / elapsed if elapsed else None
-    eta = metrics.eta(run, progress=progress)
     points = metrics.entity_points(run)
     return {
         **_plan_context(run, role, progress),
         "run": run,
         "rows": _progress_rows(progress, points),
         "stages": metrics.stages(run, progress),
-        "chart": throughput_chart(metrics.throughput(run)),
+        "chart": throughput_chart(figures.throughput),
         "eta": eta,
         "eta_label": format_duration(eta.seconds) if eta else None,
         "processed": processed,
@@ -261,13 +298,7 @@ def _error_groups(run: Run) -> metrics.ErrorGroups:
     longer change, so its groups are computed once per process; a live run's are fresh."""
     if run.is_live:
         return metrics.error_groups(run)
-    # created_at tells a run from an earlier one that had the same id (a test database).
-    key = f"runs:error-groups:{run.pk}:{run.created_at.timestamp()}:{run.status}"
-    groups = cache.get(key)
-    if groups is None:
-        groups = metrics.error_groups(run)
-        cache.set(key, groups, ERROR_GROUPS_CACHE_SECONDS)
-    return groups
+    return _cached_per_run("error-groups", run, ERROR_GROUPS_CACHE_SECONDS, metrics.error_groups)
 
 
 def _failures_page(run: Run, request: HttpRequest) -> dict[str, Any]:
