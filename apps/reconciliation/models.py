@@ -130,7 +130,8 @@ class ReconciliationItem(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["report", "kind", "entity"])]
+        # One kind's items in id order (the report page's tables page by keyset on id).
+        indexes = [models.Index(fields=["report", "kind", "id"], name="recon_item_kind_id")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.entity} {self.natural_key or self.source_id or self.target_id}"

@@ -32,7 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from apps.core import audit
@@ -84,6 +84,15 @@ def latest_report(project: Project) -> ReconciliationReport | None:
         .order_by("-finished_at", "-id")
         .first()
     )
+
+
+def item_counts(report: ReconciliationReport) -> dict[str, int]:
+    """The report's item count per kind (every kind present, zero when it has none): one
+    GROUP BY."""
+    counts = dict.fromkeys(ItemKind.values, 0)
+    for row in report.items.order_by().values("kind").annotate(n=Count("id")):
+        counts[row["kind"]] = row["n"]
+    return counts
 
 
 def reports(project: Project):

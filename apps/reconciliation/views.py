@@ -6,6 +6,7 @@ the important-records list. Every page gets its project through apps.projects.ac
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -25,8 +26,9 @@ from apps.runs.choices import RunKind
 from apps.runs.services import start_run
 from apps.stores.connectors.canonical import ENTITIES
 
-# Items shown per table on the page; the CSV and the API have them all.
-TABLE_LIMIT = 200
+# Items per table and page: each table pages by keyset on id (?items=<kind>&after=<id>); the
+# CSV and the API have them all.
+TABLE_PAGE_SIZE = 25
 CHART_WIDTH, BAR_HEIGHT = 600, 18
 # (count attribute, label, colour) in the order the bars stack.
 SOURCE_PARTS = (
@@ -88,6 +90,32 @@ def _report_for(user: Any, pk: int) -> tuple[ReconciliationReport, Any]:
     return report, get_project(user, report.project_id)
 
 
+def _item_table(
+    report: ReconciliationReport, kind: str, total: int, after: int | None
+) -> dict[str, Any]:
+    """One kind's table: TABLE_PAGE_SIZE items after `after` (the start when None)."""
+    items = report.items.filter(kind=kind).order_by("id")
+    if after is not None:
+        items = items.filter(id__gt=after)
+    rows = list(items[: TABLE_PAGE_SIZE + 1]) if total else []
+    has_next = len(rows) > TABLE_PAGE_SIZE
+    rows = rows[:TABLE_PAGE_SIZE]
+    return {
+        "items": rows,
+        "total": total,
+        "paged": after is not None,
+        "next": urlencode({"items": kind, "after": rows[-1].pk}) if has_next else None,
+    }
+
+
+def _paging(request: HttpRequest) -> tuple[str, int | None]:
+    """The table being paged and the id it continues after; ("", None) for first pages."""
+    kind, after = request.GET.get("items", ""), request.GET.get("after", "")
+    if kind in ItemKind.values and after.isdigit() and len(after) < 19:
+        return kind, int(after)
+    return "", None
+
+
 def _render_report(
     request: HttpRequest, project: Any, report: ReconciliationReport | None
 ) -> HttpResponse:
@@ -103,12 +131,13 @@ def _render_report(
         rows = list(report.entities.all())
         context["rows"] = [{"row": row, "chart": entity_chart(row)} for row in rows]
         context["summary"] = report.summary()
-        tables = {}
-        for kind in ItemKind.values:
-            items = report.items.filter(kind=kind)
-            tables[kind] = {"items": list(items[:TABLE_LIMIT]), "total": items.count()}
-        context["tables"] = tables
-        context["table_limit"] = TABLE_LIMIT
+        paged_kind, after = _paging(request)
+        counts = services.item_counts(report)
+        context["tables"] = {
+            kind: _item_table(report, kind, total, after if kind == paged_kind else None)
+            for kind, total in counts.items()
+        }
+        context["table_page_size"] = TABLE_PAGE_SIZE
     return render(request, "reconciliation/report.html", context)
 
 

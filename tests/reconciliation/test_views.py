@@ -3,6 +3,8 @@ verify run, and the important-records page; access through apps.projects.access.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -109,3 +111,46 @@ def test_the_run_page_of_a_verify_run_shows_its_plan(broken, client):
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-entity="products"' in html and f'data-total="{PRODUCTS}"' in html
+
+
+def test_item_tables_page_by_keyset_one_table_at_a_time(broken, client):
+    from apps.reconciliation.models import ReconciliationItem
+    from apps.reconciliation.views import TABLE_PAGE_SIZE
+
+    report = broken.report
+    ReconciliationItem.objects.bulk_create(
+        ReconciliationItem(
+            report=report, kind="mismatch", entity="products", source_id=str(n), reason=f"r{n}"
+        )
+        for n in range(2 * TABLE_PAGE_SIZE + 3)
+    )
+    expected = list(
+        report.items.filter(kind="mismatch").order_by("id").values_list("pk", flat=True)
+    )
+    client = logged_in(client, member(broken.project, Role.MERCHANDISER))
+    url = reverse("reconciliation:report", args=[report.pk])
+    seen, query, pages = [], "", 0
+    while True:
+        html = client.get(url + query).content.decode()
+        pages += 1
+        section = html[html.index('id="items-mismatch"') : html.index('id="items-missing"')]
+        seen += [int(pk) for pk in re.findall(r'data-item-id="(\d+)"', section)]
+        # The other tables stay on their first page: the one missing record is always there.
+        assert f'data-source-id="{broken.deleted.source_id}"' in html
+        assert f'data-total="{len(expected)}"' in section
+        following = re.search(r'href="\?([^"#]+)#items-mismatch" id="items-mismatch-next"', section)
+        if following is None:
+            break
+        query = "?" + following.group(1).replace("&amp;", "&")
+    assert seen == expected and pages == 3
+    assert 'id="items-mismatch-first"' in section
+
+
+@pytest.mark.parametrize(
+    "query", ["?items=mismatch&after=-1", "?items=nope&after=5", "?after=9" * 30, "?items=orphan"]
+)
+def test_item_table_paging_ignores_bad_parameters(broken, client, query):
+    client = logged_in(client, member(broken.project, Role.MERCHANDISER))
+    response = client.get(reverse("reconciliation:report", args=[broken.report.pk]) + query)
+    assert response.status_code == 200
+    assert f'data-source-id="{broken.deleted.source_id}"' in response.content.decode()

@@ -265,7 +265,7 @@ def world(db):
 
 
 # The bounds below are the views' own page sizes: runs on the project page (20), failures on
-# the run page (50), batches (100), the review queue (50), reconciliation items (200 per table,
+# the run page (50), batches (100), the review queue (50), reconciliation items (25 per table,
 # six tables), redirects (100) with the recent jobs (8), recent rollbackable runs (10) and
 # deliveries (30 on the page, 100 in the API), API pages (50).
 CONFIG = "configuration"  # its only growing lists are configuration, listed whole
@@ -302,11 +302,15 @@ PAGES = {
     "conflicts:detail": (lambda w: reverse("conflicts:detail", args=[w.conflict.pk]), 50),
     "reconciliation:project": (
         lambda w: reverse("reconciliation:project", args=[w.project.pk]),
-        6 * 200,
+        6 * 25,
     ),
     "reconciliation:report": (
         lambda w: reverse("reconciliation:report", args=[w.report.pk]),
-        6 * 200,
+        6 * 25,
+    ),
+    "reconciliation:report deep items": (
+        lambda w: reverse("reconciliation:report", args=[w.report.pk]) + "?items=mismatch&after=1",
+        6 * 25,
     ),
     "reconciliation:important": (
         lambda w: reverse("reconciliation:important", args=[w.project.pk]),
