@@ -41,6 +41,8 @@ from pathlib import Path
 import httpx
 from support import ROOT, machine, setup_django
 
+from apps.runs.reasons import normalise_reason  # plain Python: no Django set-up needed
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/migrator_bench_dash"
 ENTITIES = (("products", 0.6), ("customers", 0.25), ("orders", 0.15))
 REASONS = [
@@ -53,6 +55,9 @@ REASONS = [
     "customer %s has no address",
     "order %s refers to a product that failed",
 ]
+
+# Each shape's error group, as the engine stores it beside the reason (RecordOutcome.reason_key).
+REASON_KEYS = [normalise_reason(reason % 1) for reason in REASONS]
 
 
 # The pages people keep open during a cutover: what the open-loop runs (watch()) request.
@@ -224,7 +229,7 @@ def build(args: argparse.Namespace) -> dict:
             cur.execute(
                 f"""
                 INSERT INTO runs_recordoutcome (run_id, batch_id, entity, source_id, natural_key,
-                    action, target_id, reason, payload_digest, created_at)
+                    action, target_id, reason, reason_key, payload_digest, created_at)
                 SELECT %s, NULL, {entity_sql}, n::text, 'SKU-' || lpad(n::text, 8, '0'),
                     CASE WHEN n %% {step} = 0 AND n / {step} <= %s THEN 'failed' ELSE 'created'
                     END,
@@ -232,6 +237,9 @@ def build(args: argparse.Namespace) -> dict:
                         ELSE (n + 500000)::text END,
                     CASE WHEN n %% {step} = 0 AND n / {step} <= %s
                         THEN format(({reasons})[(n / {step}) %% {len(REASONS)} + 1], n)
+                        ELSE '' END,
+                    CASE WHEN n %% {step} = 0 AND n / {step} <= %s
+                        THEN ({reasons})[(n / {step}) %% {len(REASONS)} + 1]
                         ELSE '' END,
                     '', %s
                 FROM generate_series(1, %s) AS n {where}
@@ -242,6 +250,8 @@ def build(args: argparse.Namespace) -> dict:
                     failed_cap,
                     failed_cap,
                     *REASONS,
+                    failed_cap,
+                    *REASON_KEYS,
                     now,
                     limit,
                 ],
@@ -559,7 +569,8 @@ def main() -> None:
     database_url = os.environ.get("BENCH_DASH_DATABASE_URL", DEFAULT_URL)
     started = time.perf_counter()
     sizes = [args.maps, args.failures, args.batches, args.report_items, args.redirects]
-    saved = ROOT / "var" / "bench" / "dashboard-build.json"
+    var_dir = Path(os.environ.get("MIGRATOR_VAR_DIR", ROOT / "var" / "bench"))
+    saved = var_dir / "dashboard-build.json"
     built = json.loads(saved.read_text()) if args.reuse and saved.exists() else None
     if built and (built.get("database_url"), built.get("sizes")) != (database_url, sizes):
         built = None
