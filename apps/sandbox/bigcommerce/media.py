@@ -125,6 +125,14 @@ def locked_product(store: SandboxStore, product_id: int) -> SandboxObject:
     return product
 
 
+def save_changed(store: SandboxStore, product: SandboxObject) -> None:
+    """Save a sub-resource change to a locked product: its modification date moves (whole
+    seconds, as the platform shows) and the store's product webhooks fire."""
+    product.date_modified = timezone.now().replace(microsecond=0)
+    product.save(update_fields=["data", "date_modified"])
+    notify(store, PRODUCT, "updated", [product.object_id])
+
+
 def _product(store: SandboxStore, product_id: int) -> SandboxObject:
     product = SandboxObject.objects.filter(
         store=store, resource=PRODUCT, object_id=product_id
@@ -161,9 +169,7 @@ def add_entry(store: SandboxStore, product_id: int, key: str, payload: Any) -> d
         else:
             apply_custom_fields(data, [clean], lambda: new_id)
         product.data = data
-        product.date_modified = timezone.now().replace(microsecond=0)
-        product.save(update_fields=["data", "date_modified"])
-        notify(store, PRODUCT, "updated", [product_id])
+        save_changed(store, product)
     return next(entry for entry in data[key] if entry["id"] not in before)
 
 
@@ -186,9 +192,7 @@ def change_entry(
         else:
             apply_custom_fields(data, [clean], lambda: 0)
         product.data = data
-        product.date_modified = timezone.now().replace(microsecond=0)
-        product.save(update_fields=["data", "date_modified"])
-        notify(store, PRODUCT, "updated", [product_id])
+        save_changed(store, product)
     return next(e for e in data[key] if e["id"] == entry_id)
 
 
@@ -202,6 +206,4 @@ def delete_entry(store: SandboxStore, product_id: int, key: str, entry_id: int) 
         if key == "images" and kept and not any(e["is_thumbnail"] for e in kept):
             kept[0] = {**kept[0], "is_thumbnail": True}
         product.data = {**product.data, key: kept}
-        product.date_modified = timezone.now().replace(microsecond=0)
-        product.save(update_fields=["data", "date_modified"])
-        notify(store, PRODUCT, "updated", [product_id])
+        save_changed(store, product)

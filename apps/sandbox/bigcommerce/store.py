@@ -671,12 +671,6 @@ def list_variants(
 # variants only add or change).
 
 
-def _touched(store: SandboxStore, product: SandboxObject) -> None:
-    product.date_modified = _now()
-    product.save(update_fields=["data", "date_modified"])
-    notify(store, PRODUCT, "updated", [product.object_id])
-
-
 def delete_variant(store: SandboxStore, product_id: int, variant_id: int) -> None:
     with transaction.atomic():
         product = media.locked_product(store, product_id)
@@ -691,7 +685,7 @@ def delete_variant(store: SandboxStore, product_id: int, variant_id: int) -> Non
         SandboxObject.objects.filter(pk__in=[variant.pk, *(v.pk for v in to_delete)]).delete()
         if to_create:
             SandboxObject.objects.bulk_create(to_create)
-        _touched(store, product)
+        media.save_changed(store, product)
 
 
 def _used_values(store: SandboxStore, product_id: int) -> set[tuple[int, int]]:
@@ -716,7 +710,7 @@ def delete_option_value(
         if (option_id, value_id) in _used_values(store, product_id):
             raise ApiError(422, "This option value is used by a variant: delete the variant first.")
         option["option_values"] = [v for v in values if v["id"] != value_id]
-        _touched(store, product)
+        media.save_changed(store, product)
 
 
 def delete_option(store: SandboxStore, product_id: int, option_id: int) -> None:
@@ -728,4 +722,4 @@ def delete_option(store: SandboxStore, product_id: int, option_id: int) -> None:
         if any(used == option_id for used, _value in _used_values(store, product_id)):
             raise ApiError(422, "This option is used by a variant: delete the variant first.")
         product.data["options"] = [o for o in options if o["id"] != option_id]
-        _touched(store, product)
+        media.save_changed(store, product)
