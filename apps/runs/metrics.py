@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import NotSupportedError
-from django.db.models import Count, FloatField, Func, Min, QuerySet, Sum
+from django.db.models import Count, DateTimeField, FloatField, Func, Min, QuerySet, Sum, Value
 from django.db.models.functions import Floor, Round
 from django.utils import timezone
 
@@ -98,9 +98,17 @@ def throughput(run: Run, buckets: int = 30, *, now: datetime | None = None) -> T
     rows = (
         EntityBatch.objects.filter(run=run, finished_at__isnull=False)
         .annotate(
-            # Rounded to the millisecond: SQLite's julianday() is off by some microseconds,
-            # enough to put a batch that finished on an edge into the bucket before it.
-            bucket=Floor(Round(EpochSeconds("finished_at") - start.timestamp(), 3) / float(width)),
+            # The start goes through the same conversion as finished_at: SQLite's julianday()
+            # drops the microseconds past the millisecond and adds some float error, and a
+            # batch that finished on an edge must not fall into the bucket before it.
+            bucket=Floor(
+                Round(
+                    EpochSeconds("finished_at")
+                    - EpochSeconds(Value(start, output_field=DateTimeField())),
+                    3,
+                )
+                / float(width)
+            ),
         )
         .values("bucket")
         .annotate(records=Sum("read"))
