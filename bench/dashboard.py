@@ -231,30 +231,19 @@ def build(args: argparse.Namespace) -> dict:
                 INSERT INTO runs_recordoutcome (run_id, batch_id, entity, source_id, natural_key,
                     action, target_id, reason, reason_key, payload_digest, created_at)
                 SELECT %s, NULL, {entity_sql}, n::text, 'SKU-' || lpad(n::text, 8, '0'),
-                    CASE WHEN n %% {step} = 0 AND n / {step} <= %s THEN 'failed' ELSE 'created'
-                    END,
-                    CASE WHEN n %% {step} = 0 AND n / {step} <= %s THEN ''
-                        ELSE (n + 500000)::text END,
-                    CASE WHEN n %% {step} = 0 AND n / {step} <= %s
-                        THEN format(({reasons})[(n / {step}) %% {len(REASONS)} + 1], n)
-                        ELSE '' END,
-                    CASE WHEN n %% {step} = 0 AND n / {step} <= %s
-                        THEN ({reasons})[(n / {step}) %% {len(REASONS)} + 1]
-                        ELSE '' END,
+                    CASE WHEN f.failed THEN 'failed' ELSE 'created' END,
+                    CASE WHEN f.failed THEN '' ELSE (n + 500000)::text END,
+                    CASE WHEN f.failed THEN format(({reasons})[f.shape], n) ELSE '' END,
+                    CASE WHEN f.failed THEN ({reasons})[f.shape] ELSE '' END,
                     '', %s
-                FROM generate_series(1, %s) AS n {where}
+                FROM generate_series(1, %s) AS n
+                CROSS JOIN LATERAL (
+                    SELECT n %% {step} = 0 AND n / {step} <= %s AS failed,
+                        (n / {step}) %% {len(REASONS)} + 1 AS shape
+                ) AS f
+                {where}
                 """,  # noqa: S608 - only ints are interpolated
-                [
-                    run.pk,
-                    failed_cap,
-                    failed_cap,
-                    failed_cap,
-                    *REASONS,
-                    failed_cap,
-                    *REASON_KEYS,
-                    now,
-                    limit,
-                ],
+                [run.pk, *REASONS, *REASON_KEYS, now, limit, failed_cap],
             )
         timings["outcomes_s"] = round(time.perf_counter() - started, 1)
 

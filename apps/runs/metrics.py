@@ -259,6 +259,22 @@ def eta(
     )
 
 
+@dataclass(frozen=True)
+class RunFigures:
+    """A run's progress per entity, its ETA and its throughput: what the run page's progress
+    block and the API's run detail show."""
+
+    progress: list[EntityProgress]
+    eta: Eta | None
+    throughput: Throughput | None
+
+
+def figures(run: Run) -> RunFigures:
+    """The run's figures, the ETA built on the same progress rows (one progress query)."""
+    progress = entity_progress(run)
+    return RunFigures(progress, eta(run, progress=progress), throughput(run))
+
+
 # --- error groups ----------------------------------------------------------------------------
 
 # The newest failures error_groups() aggregates; beyond that the counts are of a sample.

@@ -238,27 +238,13 @@ def _cached_per_run(name: str, run: Run, seconds: int, compute: Callable[[Run], 
     return cache.get_or_set(key, lambda: compute(run), seconds)
 
 
-@dataclass(frozen=True)
-class RunFigures:
-    """The aggregates behind the progress block: the same for every viewer of the run."""
-
-    progress: list[EntityProgress]
-    eta: metrics.Eta | None
-    throughput: metrics.Throughput | None
-
-
-def _read_figures(run: Run) -> RunFigures:
-    progress = services.entity_progress(run)
-    return RunFigures(progress, metrics.eta(run, progress=progress), metrics.throughput(run))
-
-
-def _run_figures(run: Run) -> RunFigures:
+def _run_figures(run: Run) -> metrics.RunFigures:
     """The run's progress, ETA and throughput. An ended run's are read afresh (its last
     partial is the one that stays on screen); a live run's come from a per-process cache of
     LIVE_FIGURES_CACHE_SECONDS, keyed by status so a change of stage is never served stale."""
     if not run.is_live:
-        return _read_figures(run)
-    return _cached_per_run("live-figures", run, LIVE_FIGURES_CACHE_SECONDS, _read_figures)
+        return metrics.figures(run)
+    return _cached_per_run("live-figures", run, LIVE_FIGURES_CACHE_SECONDS, metrics.figures)
 
 
 def _progress_context(run: Run, role: str) -> dict[str, Any]:

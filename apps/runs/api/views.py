@@ -56,12 +56,11 @@ def run_or_404(user: Any, run_id: Any, capability: str = Capability.VIEW) -> Run
 
 
 def _detail(run: Run) -> dict[str, Any]:
-    run.progress = services.entity_progress(run)
+    figures = metrics.figures(run)
+    run.progress, run.eta, run.throughput = figures.progress, figures.eta, figures.throughput
     run.totals = combined_progress(run.progress)
     run.entity_points = metrics.entity_points(run)
     run.stages = metrics.stages(run, run.progress)
-    run.eta = metrics.eta(run, progress=run.progress)
-    run.throughput = metrics.throughput(run)
     return RunDetailSerializer(run).data
 
 
